@@ -72,17 +72,19 @@ export function onnxOpset(model: Model): number {
   return imp.version;
 }
 
-export function attr<K extends Attribute["kind"]>(
-  node: Node,
-  name: string,
-  kind: K,
-): Extract<Attribute, { kind: K }>["value"] | undefined {
+interface AttributeValues {
+  int: number; float: number; string: string; ints: number[]; floats: number[]; strings: string[];
+  tensor: Tensor; graph: Graph; graphs: Graph[];
+}
+type AttributeValue<K extends Attribute["kind"]> = AttributeValues[K];
+
+export function attr<K extends Attribute["kind"]>(node: Node, name: string, kind: K): AttributeValue<K> | undefined {
   const a = node.attributes.get(name);
   if (a === undefined) return undefined;
   if (a.kind !== kind) {
     throw new Error(`node ${node.name} (${node.opType}): attribute ${name} is ${a.kind}, expected ${kind}`);
   }
-  return a.value as Extract<Attribute, { kind: K }>["value"];
+  return a.value as unknown as AttributeValue<K>;
 }
 
 export function intAttr(node: Node, name: string, fallback: number): number {

@@ -1,0 +1,182 @@
+/**
+ * QDQ ONNX export: the float graph with QuantizeLinear → DequantizeLinear pairs on every quantized
+ * activation and DequantizeLinear on quantized weights and biases (stored as integer initializers,
+ * so the file is ~4× smaller). ONNX Runtime's QDQ transformer turns DQ → op → Q groups into its
+ * integer kernels (QLinearConv, QLinearMatMul, QLinearAdd, ...), and TensorRT reads the same
+ * layout as explicit quantization.
+ *
+ * Layout rules (ONNX Runtime, "Quantize ONNX models", QDQ format):
+ * - an activation gets one Q → DQ right after its producer; all readers read the DQ output;
+ * - a graph output that is quantized keeps its name on the DQ output (the float producer's
+ *   output is renamed), so the model's interface is unchanged;
+ * - weights: int8 initializer + DequantizeLinear (axis = output-channel axis when per channel);
+ * - biases: int32 initializer with scale input_scale · weight_scale, zero point 0.
+ */
+import { onnxOpset, topologicalOrder, uniqueName, usedNames, type Graph, type Model, type Node } from "../graph/ir.js";
+import { quantizeBias } from "../quant/bias.js";
+import type { QParams } from "../quant/qparams.js";
+import { quantizeTensor } from "../quant/quantize.js";
+import { quantizeWeight } from "../quant/weights.js";
+import type { QuantPlan } from "../plan/plan.js";
+import { arrayTypeOf, toFloat32, type DType, type Tensor, type TypedArray } from "../tensor/tensor.js";
+
+export interface QdqExport {
+  model: Model;
+  /** Params of every quantized tensor, by the tensor's name in the float model. */
+  params: Map<string, QParams>;
+  warnings: string[];
+}
+
+export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: Map<string, QParams>): QdqExport {
+  const model = cloneModel(floatModel);
+  const graph = model.graph;
+  const opset = onnxOpset(model);
+  const warnings: string[] = [];
+  const params = new Map(activationParams);
+  const taken = usedNames(graph);
+  const newNodes: Node[] = [];
+  const rewire = new Map<string, string>(); // float tensor name → name readers should use instead
+
+  const addInit = (base: string, t: Tensor) => {
+    const name = uniqueName(graph, base, taken);
+    graph.initializers.set(name, t);
+    return name;
+  };
+  /** Scale and zero-point initializers; the zero point's dtype sets the quantized dtype in ONNX. */
+  const addParams = (base: string, qp: QParams, zeroPointDType: DType = qp.dtype) => {
+    const dims = qp.axis !== undefined ? [qp.scale.length] : [];
+    const scale = addInit(`${base}_scale`, { dtype: "float32", dims, data: Float32Array.from(qp.scale) });
+    const zp = addInit(`${base}_zero_point`, { dtype: zeroPointDType, dims, data: integerArray(zeroPointDType, qp.zeroPoint) });
+    return { scale, zp };
+  };
+  const dequantizeNode = (input: string, qp: QParams, output: string, base: string, zeroPointDType?: DType) => {
+    const { scale, zp } = addParams(base, qp, zeroPointDType);
+    const node: Node = {
+      name: uniqueName(graph, `${base}_DequantizeLinear`, taken),
+      opType: "DequantizeLinear",
+      domain: "",
+      inputs: [input, scale, zp],
+      outputs: [output],
+      attributes: new Map(qp.axis !== undefined ? [["axis", { kind: "int" as const, value: qp.axis }]] : []),
+    };
+    newNodes.push(node);
+  };
+
+  if ([...plan.weights.values()].some((w) => w.axis !== undefined) && opset < 13) {
+    throw new Error(`per-channel weights need opset ≥ 13 (DequantizeLinear axis); the model is opset ${opset}: upgrade it first`);
+  }
+
+  // Weights: integer initializers + DequantizeLinear.
+  const weightParams = new Map<string, QParams>();
+  for (const w of plan.weights.values()) {
+    const float = graph.initializers.get(w.name)!;
+    const opts = { dtype: w.format.dtype, symmetric: w.format.symmetric, narrow: w.format.narrow, ...(w.axis !== undefined ? { axis: w.axis } : {}) };
+    const { q, qparams } = quantizeWeight(float, opts);
+    const stored = storableWeight(q, opset, warnings, w.name);
+    graph.initializers.delete(w.name);
+    const qName = addInit(`${w.name}_quantized`, stored);
+    const dq = uniqueName(graph, `${w.name}_dequantized`, taken);
+    dequantizeNode(qName, { ...qparams, dtype: stored.dtype as QParams["dtype"] }, dq, w.name);
+    rewire.set(w.name, dq);
+    weightParams.set(w.name, qparams);
+    params.set(w.name, qparams);
+  }
+
+  // Biases: int32, scale = input scale × weight scale (per channel).
+  for (const b of plan.biases.values()) {
+    const inputParams = params.get(b.input);
+    const wp = weightParams.get(b.weight);
+    if (!inputParams || !wp) continue; // input not quantized: the bias stays float
+    const float = graph.initializers.get(b.name)!;
+    const qb = quantizeBias(toFloat32(float), inputParams.scale[0]!, wp.scale);
+    if (qb.saturatedChannels.length) {
+      warnings.push(`bias ${b.name} of ${b.node}: channels ${qb.saturatedChannels.join(", ")} saturate int32 (input or weight scale too small)`);
+    }
+    graph.initializers.delete(b.name);
+    const qName = addInit(`${b.name}_quantized`, { dtype: "int32", dims: float.dims, data: qb.values });
+    const dq = uniqueName(graph, `${b.name}_dequantized`, taken);
+    const perChannel = qb.scale.length > 1;
+    const bqp: QParams = { dtype: "int8", scale: qb.scale, zeroPoint: new Int32Array(qb.scale.length), ...(perChannel ? { axis: 0 } : {}) };
+    dequantizeNode(qName, bqp, dq, b.name, "int32");
+    rewire.set(b.name, dq);
+  }
+
+  for (const [name, qp] of activationParams) {
+    if ((qp.dtype === "int4" || qp.dtype === "uint4") && opset < 21) {
+      throw new Error(`activation ${name}: ${qp.dtype} QuantizeLinear needs opset 21; the model is opset ${opset}`);
+    }
+  }
+
+  // Activations: constants become integer initializers + DQ; computed tensors get Q → DQ.
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  for (const [name, qp] of activationParams) {
+    const base = sanitize(name);
+    if (graph.initializers.has(name)) {
+      const q = quantizeTensor(graph.initializers.get(name)!, qp);
+      const qName = addInit(`${base}_quantized`, q);
+      const dq = uniqueName(graph, `${base}_dequantized`, taken);
+      dequantizeNode(qName, qp, dq, base);
+      rewire.set(name, dq);
+      continue;
+    }
+    let source = name;
+    let dqOut = uniqueName(graph, `${base}_DequantizeLinear_Output`, taken);
+    if (graphOutputs.has(name)) {
+      // Keep the interface: the DQ output takes the graph output's name.
+      source = uniqueName(graph, `${base}_float`, taken);
+      for (const n of graph.nodes) n.outputs = n.outputs.map((o) => (o === name ? source : o));
+      dqOut = name;
+    } else {
+      rewire.set(name, dqOut);
+    }
+    const { scale, zp } = addParams(base, qp);
+    const qOut = uniqueName(graph, `${base}_QuantizeLinear_Output`, taken);
+    newNodes.push({
+      name: uniqueName(graph, `${base}_QuantizeLinear`, taken), opType: "QuantizeLinear", domain: "",
+      inputs: [source, scale, zp], outputs: [qOut], attributes: new Map(),
+    });
+    newNodes.push({
+      name: uniqueName(graph, `${base}_DequantizeLinear`, taken), opType: "DequantizeLinear", domain: "",
+      inputs: [qOut, scale, zp], outputs: [dqOut], attributes: new Map(),
+    });
+  }
+
+  for (const n of graph.nodes) n.inputs = n.inputs.map((i) => rewire.get(i) ?? i);
+  graph.nodes.push(...newNodes);
+  graph.nodes = topologicalOrder(graph);
+  // Shapes of renamed/rewired intermediates are re-inferred by runtimes; stale entries would mislead.
+  graph.valueInfo.clear();
+  model.producerName = "octet";
+  return { model, params, warnings };
+}
+
+function integerArray(dtype: DType, values: Int32Array): TypedArray {
+  const Ctor = arrayTypeOf(dtype) as unknown as { from(v: ArrayLike<number>): TypedArray };
+  return Ctor.from(values);
+}
+
+/** int4 needs opset 21 (ONNX INT4); older models keep 4-bit values in int8 storage. */
+function storableWeight(q: Tensor, opset: number, warnings: string[], name: string): Tensor {
+  if ((q.dtype === "int4" || q.dtype === "uint4") && opset < 21) {
+    warnings.push(`weight ${name}: ${q.dtype} values stored in ${q.dtype === "int4" ? "int8" : "uint8"} (ONNX INT4 needs opset 21; the model is ${opset})`);
+    return { dtype: q.dtype === "int4" ? "int8" : "uint8", dims: q.dims, data: q.data };
+  }
+  return q;
+}
+
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.\-/]/g, "_");
+}
+
+function cloneModel(m: Model): Model {
+  const g = m.graph;
+  const graph: Graph = {
+    name: g.name,
+    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attributes: new Map(n.attributes) })),
+    inputs: g.inputs.map((v) => ({ ...v })),
+    outputs: g.outputs.map((v) => ({ ...v })),
+    initializers: new Map(g.initializers),
+    valueInfo: new Map(g.valueInfo),
+  };
+  return { ...m, opsetImports: m.opsetImports.map((o) => ({ ...o })), metadata: new Map(m.metadata), graph };
+}
