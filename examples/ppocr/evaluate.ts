@@ -20,7 +20,7 @@ import { buildEvaluationSet, DEFAULT_SEED, type EvaluationSet, type ModelKind, w
 import { type CtcDictionary, loadDictionary, ocrModelsAssetsDir } from "./dictionary.js";
 import {
   argmaxRows, BOX_MATCH_IOU, classificationAccuracy, countMatched, ctcDecode, DB_THRESHOLD, dbBoxes,
-  type DbBoxOptions, maskOverlap, textAccuracy, type TextAccuracy,
+  type DbBoxOptions, maskOverlap, normalizeSpaces, type SpaceHandling, textAccuracy, type TextAccuracy,
 } from "./metrics.js";
 import { classifierInput, detectorInput, recognizerInput } from "./preprocess.js";
 import type { Box } from "./render.js";
@@ -84,6 +84,7 @@ function secondsSince(start: bigint): number {
 
 export interface RecognizerReport extends TextAccuracy {
   truth: string[];
+  /** Raw decoded text, spaces included. */
   predicted: string[];
   /** Fraction of lines read identically by the model and the reference (when one is given). */
   agreementWithReference?: number;
@@ -111,7 +112,7 @@ async function readLines(runner: ModelRunner, set: EvaluationSet, dictionary: Ct
 export async function evaluateRecognizer(
   model: Model,
   set: EvaluationSet,
-  options: { dictionary?: CtcDictionary; reference?: Model } = {},
+  options: { dictionary?: CtcDictionary; reference?: Model; spaces?: SpaceHandling } = {},
 ): Promise<RecognizerReport> {
   if (set.lines.length === 0) throw new Error("the evaluation set has no text lines");
   const dictionary = options.dictionary ?? loadDictionary();
@@ -119,10 +120,11 @@ export async function evaluateRecognizer(
   const predicted = await readLines(runnerOf(model), set, dictionary);
   const seconds = secondsSince(start);
   const truth = set.lines.map((l) => l.text);
-  const report: RecognizerReport = { ...textAccuracy(predicted, truth), truth, predicted, seconds };
+  const spaces = options.spaces ?? "trim";
+  const report: RecognizerReport = { ...textAccuracy(predicted, truth, spaces), truth, predicted, seconds };
   if (options.reference) {
     const reference = await readLines(runnerOf(options.reference), set, dictionary);
-    report.agreementWithReference = textAccuracy(predicted, reference).lineAccuracy;
+    report.agreementWithReference = textAccuracy(predicted, reference, "exact").lineAccuracy;
   }
   return report;
 }
@@ -290,12 +292,13 @@ export async function main(argv = process.argv): Promise<void> {
     .option("--pages <n>", "detector pages", positiveInt, 20)
     .option("--seed <n>", "data set seed", positiveInt, DEFAULT_SEED)
     .option("--threads <n>", "onnxruntime intra-op threads", positiveInt, 1)
+    .option("--spaces <mode>", "how spaces count in rec accuracy: trim, ignore (PaddleOCR's RecMetric) or exact", "trim")
     .option("--show-errors", "print every misread line")
     .option("--write-inputs <dir>", "also write the preprocessed inputs as .npy (calibration data)")
     .parse(argv);
   const o = program.opts<{
     det: string; rec: string; cls: string; detRef?: string; recRef?: string; clsRef?: string; only: string;
-    lines: number; directions: number; pages: number; seed: number; threads: number; showErrors?: boolean;
+    spaces: SpaceHandling; lines: number; directions: number; pages: number; seed: number; threads: number; showErrors?: boolean;
     writeInputs?: string;
   }>();
   const kinds = new Set(o.only.split(",").map((s) => s.trim()));
@@ -326,16 +329,19 @@ export async function main(argv = process.argv): Promise<void> {
     start = process.hrtime.bigint();
     const session = await open(o.rec);
     const load = secondsSince(start);
-    const r = await evaluateRecognizer(session, set, o.recRef ? { reference: await open(o.recRef) } : {});
+    const r = await evaluateRecognizer(session, set, {
+      spaces: o.spaces,
+      ...(o.recRef ? { reference: await open(o.recRef) } : {}),
+    });
     console.log(
       `rec  ${o.rec}\n     line accuracy ${percent(r.lineAccuracy)} (${Math.round(r.lineAccuracy * r.count)}/${r.count}), ` +
-        `char accuracy ${percent(r.charAccuracy)}` +
+        `char accuracy ${percent(r.charAccuracy)} (spaces: ${o.spaces})` +
         (r.agreementWithReference !== undefined ? `, agreement with reference ${percent(r.agreementWithReference)}` : "") +
         `; ${r.seconds.toFixed(2)} s (${((1000 * r.seconds) / r.count).toFixed(1)} ms/line), load ${load.toFixed(2)} s`,
     );
     if (o.showErrors) {
       r.truth.forEach((t, i) => {
-        if (r.predicted[i] !== t) console.log(`     ${JSON.stringify(t)} read as ${JSON.stringify(r.predicted[i])}`);
+        if (normalizeSpaces(r.predicted[i] as string, o.spaces) !== normalizeSpaces(t, o.spaces)) console.log(`     ${JSON.stringify(t)} read as ${JSON.stringify(r.predicted[i])}`);
       });
     }
   }

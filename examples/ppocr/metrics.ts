@@ -86,16 +86,40 @@ export function editDistance(a: string, b: string): number {
   return previousRow[t.length] as number;
 }
 
+/**
+ * How spaces count when comparing a reading with the truth.
+ * - "trim" (default): leading and trailing spaces are dropped, inner ones must match. The
+ *   PP-OCRv4 recogniser often reads the margin of a crop as a space (" Rocket! "); such a space
+ *   says nothing about the text, while a lost or invented inner space changes it.
+ * - "ignore": every space is removed first, as PaddleOCR's own RecMetric does (ignore_space=True,
+ *   ppocr/metrics/rec_metric.py), so "ab cd" and "abcd" match.
+ * - "exact": strings compared as they are.
+ */
+export type SpaceHandling = "trim" | "ignore" | "exact";
+
+export function normalizeSpaces(text: string, spaces: SpaceHandling): string {
+  switch (spaces) {
+    case "trim": return text.replace(/^ +| +$/g, "");
+    case "ignore": return text.replace(/ /g, "");
+    case "exact": return text;
+    default: throw new Error(`unknown space handling ${String(spaces)} (trim, ignore or exact)`);
+  }
+}
+
 export interface TextAccuracy {
   count: number;
-  /** Fraction of lines read exactly. */
+  /** Fraction of lines read exactly (after the space handling). */
   lineAccuracy: number;
-  /** 1 − Σ editDistance(predicted, truth) / Σ length(truth), floored at 0. */
+  /** 1 − Σ editDistance(predicted, truth) / Σ length(truth), floored at 0 (after the space handling). */
   charAccuracy: number;
 }
 
 /** Line and character accuracy of predicted strings against the truth, pair by pair. */
-export function textAccuracy(predicted: readonly string[], truth: readonly string[]): TextAccuracy {
+export function textAccuracy(
+  predicted: readonly string[],
+  truth: readonly string[],
+  spaces: SpaceHandling = "trim",
+): TextAccuracy {
   if (predicted.length !== truth.length) {
     throw new Error(`${predicted.length} predictions for ${truth.length} truth strings`);
   }
@@ -103,8 +127,9 @@ export function textAccuracy(predicted: readonly string[], truth: readonly strin
   let exact = 0;
   let distance = 0;
   let length = 0;
-  truth.forEach((t, i) => {
-    const p = predicted[i] as string;
+  truth.forEach((raw, i) => {
+    const t = normalizeSpaces(raw, spaces);
+    const p = normalizeSpaces(predicted[i] as string, spaces);
     if (p === t) exact++;
     distance += editDistance(p, t);
     length += Array.from(t).length;

@@ -231,7 +231,9 @@ export function parseNpy(bytes: Uint8Array): Tensor {
     );
   }
   // Copy so the data is aligned for its typed array and independent of the input buffer.
-  const copy = bytes.slice(dataOffset, dataOffset + byteLength);
+  // (Not bytes.slice: on a Node Buffer that is a view, not a copy.)
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(dataOffset, dataOffset + byteLength));
   const data = new Ctor(copy.buffer, 0, count) as TypedArray;
   return { dtype, dims, data };
 }

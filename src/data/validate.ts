@@ -122,7 +122,7 @@ export function validatedSource(source: DataSource, inputs: readonly ValueInfo[]
       } catch {
         n = undefined; // reported below, after the checks that explain more
       }
-      const range = n === undefined ? "" : n === 1 ? ` (sample ${first})` : ` (samples ${first}–${first + n - 1})`;
+      const range = n === undefined ? "" : n === 0 ? " (no samples)" : n === 1 ? ` (sample ${first})` : ` (samples ${first}–${first + n - 1})`;
       validateFeeds(feeds, inputs, `${label} batch ${index}${range}`);
       if (n === undefined) n = batchSize(feeds);
       yield feeds;

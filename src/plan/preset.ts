@@ -35,7 +35,8 @@ export const presets: Record<PresetName, Preset> = {
   },
   tensorrt: {
     name: "tensorrt",
-    activation: { dtype: "int8", symmetric: true, narrow: false },
+    // Narrow range makes the scale amax/127, TensorRT's; its cache stores exactly that scale.
+    activation: { dtype: "int8", symmetric: true, narrow: true },
     weight: { dtype: "int8", symmetric: true, narrow: true, perChannel: true },
   },
   tflite: {

@@ -1,0 +1,22 @@
+/** data/: calibration and evaluation inputs as async iterables of feeds. */
+export type { DataSource, Feeds } from "./feeds.js";
+export { reiterable } from "./feeds.js";
+export { batchSize, concatFeeds, countSamples, limit, rebatch, requireSamples, sliceFeeds } from "./batch.js";
+export type { RebatchOptions } from "./batch.js";
+export { encodeNpy, parseNpy, readNpy, writeFileAtomic, writeNpy } from "./npy.js";
+export { encodeNpz, parseNpz, readNpz, writeNpz } from "./npz.js";
+export type { EncodeNpzOptions } from "./npz.js";
+export { loadMnist, mnistBatches, mnistFeeds, parseIdxImages, parseIdxLabels, MNIST_COLS, MNIST_ROWS } from "./mnist.js";
+export type { LabelledBatch, MnistFeedsOptions, MnistLayout, MnistSet, MnistSplit } from "./mnist.js";
+export { decodeImages, IMAGE_EXTENSIONS, imageBatchDims, imageFeeds, imageFilesFeeds, listImageFiles } from "./images.js";
+export type { ImageFeedsOptions, ImageLayout, ImageOptions, ResizeMode } from "./images.js";
+export { listNumpyFiles, NUMPY_EXTENSIONS, numpyDirFeeds, numpyFilesFeeds } from "./npy_dir.js";
+export type { NpyFeedsOptions } from "./npy_dir.js";
+export { randomFeeds, resolveInputDims } from "./random.js";
+export type { RandomFeedsOptions } from "./random.js";
+export { Mulberry32 } from "./prng.js";
+export { floatToHalf } from "./float16.js";
+export { firstNonFinite, validatedSource, validateFeeds } from "./validate.js";
+export type { ValidateOptions } from "./validate.js";
+export { effectiveBatch, imageOptionsFor, mnistLayoutFor, openDataSource } from "./source.js";
+export type { DataSourceOptions } from "./source.js";

@@ -1,0 +1,126 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { quantizeModel } from "../../src/api/quantize.js";
+import { createOrtNodeExecutor } from "../../src/calibrate/ort_node.js";
+import type { Feeds } from "../../src/data/feeds.js";
+import { encodeModel } from "../../src/onnx/encode.js";
+import { decodeModel } from "../../src/onnx/decode.js";
+import { randomTensor, rng, smallCnn } from "../helpers/models.js";
+import { withExtraOutputs } from "../../src/calibrate/expose.js";
+import type { Model } from "../../src/graph/ir.js";
+
+function batches(count: number, batch: number, seed: number): Feeds[] {
+  const r = rng(seed);
+  return Array.from({ length: count }, () => ({ x: randomTensor([batch, 1, 8, 8], 1, r) }));
+}
+
+async function* source(feeds: Feeds[]): AsyncGenerator<Feeds> {
+  yield* feeds;
+}
+
+async function runOrt(model: Model | Uint8Array, feeds: Feeds, names?: string[]) {
+  const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+  const s = await ort.InferenceSession.create(bytes);
+  const out = await s.run({ x: new ort.Tensor("float32", feeds.x!.data as Float32Array, feeds.x!.dims) }, names);
+  await s.release();
+  return out;
+}
+
+const createExecutor = (m: Model) => createOrtNodeExecutor(m);
+
+test("minmax QDQ model of a small CNN runs in onnxruntime and tracks the float outputs", async () => {
+  const model = smallCnn();
+  const calib = batches(4, 8, 7);
+  const result = await quantizeModel(model, source(calib), { createExecutor, method: "minmax" });
+  const bytes = encodeModel(result.model);
+  const test = batches(1, 32, 99)[0]!;
+  const ref = (await runOrt(model, test)).logits!.data as Float32Array;
+  const q = (await runOrt(bytes, test)).logits!.data as Float32Array;
+  let signal = 0, noise = 0;
+  for (let i = 0; i < ref.length; i++) {
+    signal += ref[i]! ** 2;
+    noise += (ref[i]! - q[i]!) ** 2;
+  }
+  const sqnr = 10 * Math.log10(signal / noise);
+  assert.ok(sqnr > 25, `SQNR ${sqnr.toFixed(1)} dB`);
+  assert.ok(noise > 0, "quantized outputs must differ from float (quantization happened)");
+});
+
+test("weights are stored as int8 initializers and biases as int32, with per-channel DequantizeLinear", async () => {
+  const model = smallCnn();
+  const result = await quantizeModel(model, source(batches(2, 4, 3)), { createExecutor });
+  const g = result.model.graph;
+  const w1 = g.initializers.get("w1_quantized")!;
+  assert.equal(w1.dtype, "int8");
+  assert.deepEqual(w1.dims, [8, 1, 3, 3]);
+  assert.equal(g.initializers.get("b1_quantized")!.dtype, "int32");
+  const floatBytes = [...g.initializers.values()].filter((t) => t.dtype === "float32").reduce((s, t) => s + (t.data as Float32Array).byteLength, 0);
+  const weightElements = [...model.graph.initializers.values()].reduce((s, t) => s + (t.data as Float32Array).length, 0);
+  // Only scales remain float: far fewer bytes than the float weights.
+  assert.ok(floatBytes < weightElements * 4 * 0.25, `float bytes ${floatBytes}`);
+  const dq = g.nodes.find((n) => n.opType === "DequantizeLinear" && n.inputs[0] === "w1_quantized")!;
+  assert.equal(dq.attributes.get("axis")?.value, 0);
+  const dq3 = g.nodes.find((n) => n.opType === "DequantizeLinear" && n.inputs[0] === "w3_quantized")!;
+  assert.equal(dq3.attributes.get("axis")?.value, 0, "Gemm with transB=1 has output channels on axis 0");
+  // Each weight channel's largest magnitude maps to ±127 (symmetric narrow range).
+  const w = model.graph.initializers.get("w1")!.data as Float32Array;
+  const scale = g.initializers.get(dq.inputs[1]!)!.data as Float32Array;
+  for (let c = 0; c < 8; c++) {
+    const absmax = Math.max(...Array.from(w.subarray(c * 9, c * 9 + 9), Math.abs));
+    assert.ok(Math.abs(scale[c]! - absmax / 127) < 1e-7 * absmax, `channel ${c}`);
+  }
+});
+
+test("minmax activation params equal the observed ranges of the float model (uint8, zero point from min)", async () => {
+  const model = smallCnn();
+  const calib = batches(3, 8, 11);
+  const result = await quantizeModel(model, source(calib), { createExecutor, method: "minmax" });
+  // Independent ranges: run the float model exposing r1 (fused Conv+Relu output) and x.
+  let max = -Infinity, min = Infinity;
+  for (const feeds of calib) {
+    const out = await runOrt(withExtraOutputs(model, ["r1"]), feeds, ["r1"]);
+    for (const v of out.r1!.data as Float32Array) {
+      max = Math.max(max, v);
+      min = Math.min(min, v);
+    }
+  }
+  assert.equal(min, 0, "ReLU output");
+  const p = result.params.get("r1")!;
+  assert.equal(p.dtype, "uint8");
+  assert.equal(p.zeroPoint[0], 0);
+  assert.ok(Math.abs(p.scale[0]! - max / 255) < 1e-6 * max);
+  // Conv output feeding the fused Relu is not quantized; the MaxPool output shares r1's params.
+  assert.equal(result.params.has("c1"), false);
+  assert.deepEqual(result.params.get("p1")!.scale, p.scale);
+});
+
+test("the same inputs give a byte-identical model", async () => {
+  const a = await quantizeModel(smallCnn(), source(batches(2, 4, 5)), { createExecutor, method: "entropy" });
+  const b = await quantizeModel(smallCnn(), source(batches(2, 4, 5)), { createExecutor, method: "entropy" });
+  assert.deepEqual(encodeModel(a.model), encodeModel(b.model));
+  // and the encoded model decodes to the same graph
+  assert.equal(decodeModel(encodeModel(a.model)).graph.nodes.length, a.model.graph.nodes.length);
+});
+
+test("tensorrt preset: symmetric int8 activations with zero point 0", async () => {
+  const result = await quantizeModel(smallCnn(), source(batches(2, 4, 5)), { createExecutor, preset: "tensorrt", method: "entropy" });
+  for (const [name, p] of result.params) {
+    if (result.plan.activations.has(name)) {
+      assert.equal(p.dtype, "int8", name);
+      assert.equal(p.zeroPoint[0], 0, name);
+    }
+  }
+});
+
+test("every calibration method produces a runnable model", async () => {
+  for (const method of ["minmax", "moving-average", "percentile", "entropy", "mse"] as const) {
+    const result = await quantizeModel(smallCnn(), source(batches(2, 8, 5)), { createExecutor, method });
+    const out = await runOrt(result.model, batches(1, 4, 1)[0]!);
+    assert.equal((out.logits!.data as Float32Array).length, 40, method);
+  }
+});
+
+test("an empty calibration set is an error", async () => {
+  await assert.rejects(quantizeModel(smallCnn(), source([]), { createExecutor }), /no samples/);
+});
