@@ -38,7 +38,7 @@ function resizeNormalizePad(image: RgbImage, height: number, paddedWidth: number
     for (let x = 0; x < resizedWidth; x++) {
       const p = (y * resizedWidth + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const v = resized.data[p + BGR_FROM_RGB[c]] as number;
+        const v = resized.data[p + (BGR_FROM_RGB[c] as number)] as number;
         out[c * plane + y * paddedWidth + x] = (v / 255 - 0.5) / 0.5;
       }
     }
@@ -110,7 +110,7 @@ export function detectorInput(image: RgbImage, options: DetectorResizeOptions = 
   const out = new Float32Array(3 * plane);
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
-      const v = resized.data[p * 3 + BGR_FROM_RGB[c]] as number;
+      const v = resized.data[p * 3 + (BGR_FROM_RGB[c] as number)] as number;
       out[c * plane + p] = (v / 255 - (DET_MEAN[c] as number)) / (DET_STD[c] as number);
     }
   }

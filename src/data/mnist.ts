@@ -33,12 +33,13 @@ const IDX_LABELS_MAGIC = 0x00000801;
 
 /** Decode an IDX image file: count × rows × cols unsigned bytes. */
 export function parseIdxImages(bytes: Uint8Array, what = "IDX image file"): { pixels: Uint8Array; count: number; rows: number; cols: number } {
-  if (bytes.length < 16) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX image header`);
+  if (bytes.length < 4) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX image header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== IDX_IMAGES_MAGIC) {
     throw new Error(`${what} has magic number 0x${magic.toString(16).padStart(8, "0")}, expected 0x00000803 (unsigned-byte images)`);
   }
+  if (bytes.length < 16) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX image header`);
   const count = view.getUint32(4, false);
   const rows = view.getUint32(8, false);
   const cols = view.getUint32(12, false);
@@ -51,12 +52,13 @@ export function parseIdxImages(bytes: Uint8Array, what = "IDX image file"): { pi
 
 /** Decode an IDX label file: count unsigned bytes. */
 export function parseIdxLabels(bytes: Uint8Array, what = "IDX label file"): Uint8Array {
-  if (bytes.length < 8) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX label header`);
+  if (bytes.length < 4) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX label header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== IDX_LABELS_MAGIC) {
     throw new Error(`${what} has magic number 0x${magic.toString(16).padStart(8, "0")}, expected 0x00000801 (unsigned-byte labels)`);
   }
+  if (bytes.length < 8) throw new Error(`${what} is too short (${bytes.length} bytes) for an IDX label header`);
   const count = view.getUint32(4, false);
   if (bytes.length !== 8 + count) {
     throw new Error(`${what} declares ${count} labels (${8 + count} bytes) but has ${bytes.length} bytes`);

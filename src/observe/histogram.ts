@@ -22,6 +22,8 @@
  * Counts are kept in a Float64Array: integers up to 2^53 are exact, far beyond 2^32.
  */
 
+import { batchExtremes } from "./extremes.js";
+
 export interface HistogramState {
   /** Number of |x| bins (n); `counts` has 2n entries. */
   halfBins: number;
@@ -76,19 +78,13 @@ export class SymmetricHistogram {
   get maxAbs(): number { return this.isEmpty ? 0 : Math.max(-this.minValue, this.maxValue); }
 
   /**
-   * Adds a batch. Values must already be known finite (observers check with assertFinite first, so
-   * a bad batch records nothing). Two tight passes: extremes, then binning.
+   * Adds a batch. Two tight passes: extremes (which rejects NaN/±Infinity before anything is
+   * recorded, naming `owner` in the error), then binning.
    */
-  add(values: Float32Array): void {
+  add(values: Float32Array, owner = "histogram"): void {
     const len = values.length;
+    const { min: lo, max: hi } = batchExtremes(values, owner);
     if (len === 0) return;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < len; i++) {
-      const v = values[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
     const batchMaxAbs = Math.max(-lo, hi);
     if (batchMaxAbs >= this.limitValue && batchMaxAbs > 0) this.growTo(powerOfTwoAbove(batchMaxAbs));
 

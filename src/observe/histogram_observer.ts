@@ -4,7 +4,7 @@
  */
 import { SymmetricHistogram } from "./histogram.js";
 import {
-  assertFinite, assertFloat32Array, noDataError, resolveObserverOptions, stateToMerge,
+  assertFloat32Array, noDataError, resolveObserverOptions, stateToMerge,
   type HistogramObserverState, type Observer, type ObserverOptions, type ObserverState, type Range,
   type ResolvedObserverOptions,
 } from "./observer.js";
@@ -21,8 +21,7 @@ export abstract class HistogramObserver implements Observer {
 
   update(values: Float32Array): void {
     assertFloat32Array(values, this.method);
-    assertFinite(values, this.method);
-    this.histogram.add(values);
+    this.histogram.add(values, `${this.method} observer`);
   }
 
   range(): Range {

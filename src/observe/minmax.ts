@@ -4,10 +4,11 @@
  * Merging takes the extremes of both, so it equals observing the union exactly.
  */
 import {
-  assertFinite, assertFloat32Array, noDataError, nonNegativeInteger, nullableFinite, resolveObserverOptions,
+  assertFloat32Array, noDataError, nonNegativeInteger, nullableFinite, resolveObserverOptions,
   stateToMerge, type MinMaxState, type Observer, type ObserverOptions, type ObserverState, type Range,
   type ResolvedObserverOptions,
 } from "./observer.js";
+import { batchExtremes } from "./extremes.js";
 
 /** [−m, m] with m = max(|min|, |max|): the symmetric range covering [min, max]. */
 export function symmetricCover(min: number, max: number): Range {
@@ -32,16 +33,9 @@ export class MinMaxObserver implements Observer {
 
   update(values: Float32Array): void {
     assertFloat32Array(values, this.method);
-    assertFinite(values, this.method);
-    let lo = this.min;
-    let hi = this.max;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    this.min = lo;
-    this.max = hi;
+    const batch = batchExtremes(values, `${this.method} observer`);
+    if (batch.min < this.min) this.min = batch.min;
+    if (batch.max > this.max) this.max = batch.max;
     this.count += values.length;
   }
 

@@ -13,10 +13,11 @@
  */
 import { symmetricCover } from "./minmax.js";
 import {
-  assertFinite, assertFloat32Array, noDataError, nonNegativeInteger, nullableFinite, resolveObserverOptions,
+  assertFloat32Array, noDataError, nonNegativeInteger, nullableFinite, resolveObserverOptions,
   stateToMerge, type MovingAverageState, type Observer, type ObserverOptions, type ObserverState, type Range,
   type ResolvedObserverOptions,
 } from "./observer.js";
+import { batchExtremes } from "./extremes.js";
 
 export class MovingAverageMinMaxObserver implements Observer {
   readonly method = "moving-average" as const;
@@ -31,15 +32,8 @@ export class MovingAverageMinMaxObserver implements Observer {
 
   update(values: Float32Array): void {
     assertFloat32Array(values, this.method);
-    assertFinite(values, this.method);
+    const { min: lo, max: hi } = batchExtremes(values, `${this.method} observer`);
     if (values.length === 0) return; // an empty batch has no extremes to average in
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
     if (this.batches === 0) {
       this.min = lo;
       this.max = hi;

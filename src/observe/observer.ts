@@ -103,23 +103,6 @@ export function noDataError(method: ObserverMethod): Error {
   return new Error(`${method} observer: no calibration data observed`);
 }
 
-/**
- * Checks that every value is finite, in one multiply-add per element: v·0 is 0 for finite v and NaN
- * for NaN or ±Infinity, and NaN survives any sum. Only when the sum is NaN do we look for the first
- * bad element, to name it in the error. Throws before the caller records anything.
- */
-export function assertFinite(values: Float32Array, method: ObserverMethod): void {
-  let poison = 0;
-  for (let i = 0; i < values.length; i++) poison += values[i]! * 0;
-  if (poison === 0) return;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) {
-      throw new Error(`${method} observer: non-finite value ${v} at index ${i} of ${values.length}`);
-    }
-  }
-}
-
 export function assertFloat32Array(values: unknown, method: ObserverMethod): asserts values is Float32Array {
   if (!(values instanceof Float32Array)) {
     throw new Error(`${method} observer: update() takes a Float32Array, got ${describe(values)}`);
