@@ -5,7 +5,10 @@
  *
  * Each value is ((pixel / 255) − mean[c]) / std[c], the convention of torchvision's
  * ToTensor + Normalize; mean and std are given in the output channel order (so in BGR order when
- * `bgr` is set, as OpenCV-based pipelines such as PaddleOCR's give them).
+ * `bgr` is set, as OpenCV-based pipelines such as PaddleOCR's give them). Alpha is dropped, not
+ * composited, and EXIF orientation is not applied: both as Pillow's Image.open + convert("RGB").
+ * Resizing uses sharp's default kernel (Lanczos-3), so values differ slightly from a bilinear
+ * resize in another framework.
  */
 import { readdir } from "node:fs/promises";
 import { extname, join } from "node:path";

@@ -94,12 +94,16 @@ export class SymmetricHistogram {
       counts[n]! += len; // only zeros so far: all in |x| bin 0 whatever R becomes
     } else {
       const inverseWidth = n / this.limitValue; // a power of two: v·inverseWidth is exact
-      const negativeBase = n - 1;
       for (let i = 0; i < len; i++) {
-        const v = values[i]!;
-        // |v|·inverseWidth < n ≤ 2^24, so `| 0` is floor for these non-negative values.
-        if (v < 0) counts[negativeBase - ((-v * inverseWidth) | 0)]!++;
-        else counts[n + ((v * inverseWidth) | 0)]!++;
+        // Wanted: n + floor(y) for y ≥ 0 and n − 1 − floor(−y) for y < 0 (mirror images, so |x| folds
+        // exactly). The two agree except for negative integers y, where the second is one lower.
+        // Written this way there is no branch on the sign, which random signs would mispredict half
+        // the time (measured 3× slower); `f === y` is almost never true, so its branch predicts well.
+        const y = values[i]! * inverseWidth;
+        const f = Math.floor(y);
+        let k = n + f;
+        if (f === y && y < 0) k--;
+        counts[k]!++;
       }
     }
     if (lo < this.minValue) this.minValue = lo;

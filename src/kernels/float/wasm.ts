@@ -45,10 +45,10 @@ export interface WasmFloatKernelOptions {
   wasmPath?: string;
 }
 
-let cachedBytes: Uint8Array | undefined;
+let cachedBytes: Uint8Array<ArrayBuffer> | undefined;
 
 /** The compiled module's bytes, building it first when needed. */
-export function loadFloatWasmBytes(wasmPath: string = defaultFloatWasmPath): Uint8Array {
+export function loadFloatWasmBytes(wasmPath: string = defaultFloatWasmPath): Uint8Array<ArrayBuffer> {
   if (wasmPath === defaultFloatWasmPath) {
     if (cachedBytes) return cachedBytes;
     if (!floatWasmIsFresh(wasmPath)) buildFloatWasm(wasmPath);
