@@ -13,6 +13,8 @@ export async function createOrtNodeExecutor(model: Model | Uint8Array, options: 
       intraOpNumThreads: options.threads ?? 1,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
+      // Warnings such as "Removing initializer … not used" are noise to octet's users.
+      logSeverityLevel: 3,
     });
   } catch (e) {
     throw new Error(`onnxruntime-node could not load the model: ${(e as Error).message}`);

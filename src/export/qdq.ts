@@ -71,7 +71,12 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
   for (const w of plan.weights.values()) {
     const float = graph.initializers.get(w.name)!;
     const opts = { dtype: w.format.dtype, symmetric: w.format.symmetric, narrow: w.format.narrow, ...(w.axis !== undefined ? { axis: w.axis } : {}) };
-    const { q, qparams } = quantizeWeight(float, opts);
+    let { q, qparams } = quantizeWeight(float, opts);
+    const widened = widenScalesForBias(qparams, biasesOf(plan, w.name, graph, params));
+    if (widened.length) {
+      q = quantizeTensor(float, qparams);
+      warnings.push(`weight ${w.name}: scale of channel(s) ${widened.join(", ")} widened so that the bias fits int32`);
+    }
     const stored = storableWeight(q, opset, warnings, w.name);
     graph.initializers.delete(w.name);
     const qName = addInit(`${w.name}_quantized`, stored);
@@ -148,6 +153,39 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
   graph.valueInfo.clear();
   model.producerName = "octet";
   return { model, params, warnings };
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** The float biases quantized with this weight, with the scale of the input they are added to. */
+function biasesOf(plan: QuantPlan, weight: string, graph: Graph, params: Map<string, QParams>) {
+  const out: { bias: Float32Array; inputScale: number }[] = [];
+  for (const b of plan.biases.values()) {
+    const input = params.get(b.input);
+    if (b.weight === weight && input) out.push({ bias: toFloat32(graph.initializers.get(b.name)!), inputScale: input.scale[0]! });
+  }
+  return out;
+}
+
+/**
+ * A bias is stored as int32 with scale input_scale × weight_scale; a channel whose weights are
+ * tiny next to its bias would overflow int32. Widen that channel's weight scale (in place) until
+ * the bias fits, as ONNX Runtime's quantizer does (qdq_quantizer.py, "adjust weight scale for int32
+ * bias"); returns the widened channels.
+ */
+function widenScalesForBias(qp: QParams, biases: { bias: Float32Array; inputScale: number }[]): number[] {
+  const widened = new Set<number>();
+  for (const { bias, inputScale } of biases) {
+    for (let c = 0; c < bias.length; c++) {
+      const i = qp.scale.length === 1 ? 0 : c;
+      const needed = Math.fround((Math.abs(bias[c]!) / (inputScale * INT32_MAX)) * 1.0001);
+      if (qp.scale[i]! < needed) {
+        qp.scale[i] = needed;
+        widened.add(i);
+      }
+    }
+  }
+  return [...widened].sort((a, b) => a - b);
 }
 
 function integerArray(dtype: DType, values: Int32Array): TypedArray {

@@ -124,3 +124,19 @@ test("every calibration method produces a runnable model", async () => {
 test("an empty calibration set is an error", async () => {
   await assert.rejects(quantizeModel(smallCnn(), source([]), { createExecutor }), /no samples/);
 });
+
+test("a bias too large for int32 at the weight's scale widens that channel's weight scale instead of saturating", async () => {
+  const model = smallCnn();
+  const w1 = model.graph.initializers.get("w1")!.data as Float32Array;
+  for (let i = 9; i < 18; i++) w1[i] = 1e-9 * (i - 12); // channel 1: tiny weights
+  (model.graph.initializers.get("b1")!.data as Float32Array)[1] = 0.5;
+  const result = await quantizeModel(model, source(batches(2, 4, 5)), { createExecutor });
+  assert.ok(result.warnings.some((w) => /w1: scale of channel\(s\) 1 widened/.test(w)), result.warnings.join("\n"));
+  const g = result.model.graph;
+  const bias = g.initializers.get("b1_quantized")!.data as Int32Array;
+  assert.ok(Math.abs(bias[1]!) < 2 ** 31 - 1, "bias channel 1 fits int32 without saturating");
+  // the dequantized bias still equals the float bias
+  const dq = g.nodes.find((n) => n.inputs[0] === "b1_quantized")!;
+  const scale = g.initializers.get(dq.inputs[1]!)!.data as Float32Array;
+  assert.ok(Math.abs(bias[1]! * scale[1]! - 0.5) < 1e-6);
+});
