@@ -19,25 +19,62 @@ export function im2col(
       for (let ki = 0; ki < kh; ki++) {
         for (let kj = 0; kj < kw; kj++) {
           const r = (c * kh + ki) * kw + kj;
+          // Output columns whose input column ix = xo·sw − pw + kj·dw lies inside the image.
+          const shift = kj * dw - pw;
+          const first = validStart(shift, sw, ow);
+          const end = validEnd(shift, sw, w, ow);
           let dst = col + <usize>((r * ldcol + n * ohw) << 2);
           for (let y = 0; y < oh; y++) {
             const iy = y * sh - ph + ki * dh;
-            if (iy < 0 || iy >= h) {
-              for (let xo = 0; xo < ow; xo++) { store<f32>(dst, 0); dst += 4; }
-              continue;
+            if (iy < 0 || iy >= h || first >= end) {
+              zeroFloats(dst, ow);
+            } else {
+              const src = plane + <usize>((iy * w) << 2);
+              if (first > 0) zeroFloats(dst, first);
+              if (sw == 1) {
+                copyFloats(dst + (<usize>first << 2), src + (<usize>(first + shift) << 2), end - first);
+              } else {
+                for (let xo = first; xo < end; xo++) {
+                  store<f32>(dst + (<usize>xo << 2), load<f32>(src + (<usize>(xo * sw + shift) << 2)));
+                }
+              }
+              if (end < ow) zeroFloats(dst + (<usize>end << 2), ow - end);
             }
-            const src = plane + <usize>((iy * w) << 2);
-            let ix = kj * dw - pw;
-            for (let xo = 0; xo < ow; xo++) {
-              store<f32>(dst, ix >= 0 && ix < w ? load<f32>(src + (<usize>ix << 2)) : 0);
-              dst += 4;
-              ix += sw;
-            }
+            dst += <usize>(ow << 2);
           }
         }
       }
     }
   }
+}
+
+// Rows are short (often 8–32 floats): inline vector loops beat memory.copy/fill, which V8 runs as
+// calls into the runtime.
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function zeroFloats(dst: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), f32x4.splat(0));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), 0);
+}
+
+/** First xo ≥ 0 with xo·sw + shift ≥ 0 (capped at ow). */
+// @ts-ignore: decorator
+@inline function validStart(shift: i32, sw: i32, ow: i32): i32 {
+  return shift >= 0 ? 0 : min(ow, (-shift + sw - 1) / sw);
+}
+
+/** One past the last xo < ow with xo·sw + shift < w. */
+// @ts-ignore: decorator
+@inline function validEnd(shift: i32, sw: i32, w: i32, ow: i32): i32 {
+  const room = w - shift; // need xo·sw < room
+  return room <= 0 ? 0 : min(ow, (room + sw - 1) / sw);
 }
 
 /** The adjoint of im2col: dx[n, c0 + c, iy, ix] += every column entry that im2col copied from it. */
@@ -53,19 +90,33 @@ export function col2im(
       for (let ki = 0; ki < kh; ki++) {
         for (let kj = 0; kj < kw; kj++) {
           const r = (c * kh + ki) * kw + kj;
+          const shift = kj * dw - pw;
+          const first = validStart(shift, sw, ow);
+          const end = validEnd(shift, sw, w, ow);
           let src = col + <usize>((r * ldcol + n * ohw) << 2);
-          for (let y = 0; y < oh; y++) {
+          for (let y = 0; y < oh; y++, src += <usize>(ow << 2)) {
             const iy = y * sh - ph + ki * dh;
-            if (iy < 0 || iy >= h) { src += <usize>(ow << 2); continue; }
+            if (iy < 0 || iy >= h || first >= end) continue;
             const row = plane + <usize>((iy * w) << 2);
-            let ix = kj * dw - pw;
-            for (let xo = 0; xo < ow; xo++) {
-              if (ix >= 0 && ix < w) {
-                const p = row + (<usize>ix << 2);
-                store<f32>(p, load<f32>(p) + load<f32>(src));
+            if (sw == 1) {
+              // Contiguous: add four lanes at a time, then the tail.
+              const d = row + (<usize>(first + shift) << 2);
+              const s = src + (<usize>first << 2);
+              const count = end - first;
+              let i = 0;
+              for (; i + 4 <= count; i += 4) {
+                const o = <usize>i << 2;
+                v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
               }
-              src += 4;
-              ix += sw;
+              for (; i < count; i++) {
+                const o = <usize>i << 2;
+                store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+              }
+            } else {
+              for (let xo = first; xo < end; xo++) {
+                const p = row + (<usize>(xo * sw + shift) << 2);
+                store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>xo << 2)));
+              }
             }
           }
         }

@@ -88,7 +88,7 @@ export interface RecognizerReport extends TextAccuracy {
   predicted: string[];
   /** Fraction of lines read identically by the model and the reference (when one is given). */
   agreementWithReference?: number;
-  /** Inference plus decoding time of the evaluated model alone. */
+  /** Preprocessing, inference and decoding of the evaluated model alone. */
   seconds: number;
 }
 
@@ -137,6 +137,7 @@ export interface ClassifierReport {
   predicted: number[];
   labels: number[];
   agreementWithReference?: number;
+  /** Preprocessing and inference of the evaluated model alone. */
   seconds: number;
 }
 
@@ -188,6 +189,7 @@ export interface DetectorReport {
   mapIoU?: number;
   /** …and the smallest single page's IoU. */
   minPageMapIoU?: number;
+  /** Preprocessing, inference and box extraction of the evaluated model alone. */
   seconds: number;
 }
 
@@ -267,7 +269,7 @@ export async function evaluateDetector(
 
 // ─── Command line ──────────────────────────────────────────────────────────────────────────────
 
-function positiveInt(value: string): number {
+function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got ${value}`);
   return n;
@@ -287,11 +289,11 @@ export async function main(argv = process.argv): Promise<void> {
     .option("--rec-ref <path>", "reference recogniser: adds line agreement")
     .option("--cls-ref <path>", "reference classifier: adds agreement")
     .option("--only <kinds>", "comma-separated subset of det,rec,cls", "det,rec,cls")
-    .option("--lines <n>", "recogniser lines", positiveInt, 200)
-    .option("--directions <n>", "classifier samples", positiveInt, 100)
-    .option("--pages <n>", "detector pages", positiveInt, 20)
-    .option("--seed <n>", "data set seed", positiveInt, DEFAULT_SEED)
-    .option("--threads <n>", "onnxruntime intra-op threads", positiveInt, 1)
+    .option("--lines <n>", "recogniser lines", nonNegativeInt, 200)
+    .option("--directions <n>", "classifier samples", nonNegativeInt, 100)
+    .option("--pages <n>", "detector pages", nonNegativeInt, 20)
+    .option("--seed <n>", "data set seed", nonNegativeInt, DEFAULT_SEED)
+    .option("--threads <n>", "onnxruntime intra-op threads", nonNegativeInt, 1)
     .option("--spaces <mode>", "how spaces count in rec accuracy: trim, ignore (PaddleOCR's RecMetric) or exact", "trim")
     .option("--show-errors", "print every misread line")
     .option("--write-inputs <dir>", "also write the preprocessed inputs as .npy (calibration data)")
