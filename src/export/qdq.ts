@@ -112,6 +112,10 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
     }
   }
 
+  const foldsByOutput = new Map(plan.scaleFolds.map((f) => [f.output, f]));
+  const foldedNodes = new Set(plan.scaleFolds.map((f) => f.node));
+  graph.nodes = graph.nodes.filter((n) => !foldedNodes.has(n.name));
+
   // Activations: constants become integer initializers + DQ; computed tensors get Q → DQ.
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   for (const [name, qp] of activationParams) {
@@ -124,7 +128,8 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
       rewire.set(name, dq);
       continue;
     }
-    let source = name;
+    const fold = foldsByOutput.get(name);
+    let source = fold ? fold.input : name;
     let dqOut = uniqueName(graph, `${base}_DequantizeLinear_Output`, taken);
     if (graphOutputs.has(name)) {
       // Keep the interface: the DQ output takes the graph output's name.
@@ -135,10 +140,15 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
       rewire.set(name, dqOut);
     }
     const { scale, zp } = addParams(base, qp);
+    // A folded x·factor quantizes x with scale s/factor: the same integers as quantizing x·factor with s.
+    const qScale = fold ? addInit(`${base}_folded_scale`, { dtype: "float32", dims: [], data: Float32Array.of(qp.scale[0]! / fold.factor) }) : scale;
+    const qZeroPoint = fold?.offset
+      ? addInit(`${base}_folded_zero_point`, { dtype: qp.dtype, dims: [], data: integerArray(qp.dtype, Int32Array.of(qp.zeroPoint[0]! + Math.round(fold.offset / qp.scale[0]!))) })
+      : zp;
     const qOut = uniqueName(graph, `${base}_QuantizeLinear_Output`, taken);
     newNodes.push({
       name: uniqueName(graph, `${base}_QuantizeLinear`, taken), opType: "QuantizeLinear", domain: "",
-      inputs: [source, scale, zp], outputs: [qOut], attributes: new Map(),
+      inputs: [source, qScale, qZeroPoint], outputs: [qOut], attributes: new Map(),
     });
     newNodes.push({
       name: uniqueName(graph, `${base}_DequantizeLinear`, taken), opType: "DequantizeLinear", domain: "",

@@ -55,7 +55,7 @@ export function asymmetricGrid(lo: number, hi: number, bits: number, narrowRange
   if (scale === 0) return { scale: 0, kMin: 0, kMax: 0 };
   // With qmin = 0 (the grid is the same for any qmin): zp = round(−low/s) in [0, span], k = q − zp.
   const zeroPoint = Math.min(span, Math.max(0, Math.round(-low / scale)));
-  return { scale, kMin: -zeroPoint, kMax: span - zeroPoint };
+  return { scale, kMin: zeroPoint === 0 ? 0 : -zeroPoint, kMax: span - zeroPoint };
 }
 
 /** Σ counts[b]·(values[b] − Q(values[b]))² for a grid. */

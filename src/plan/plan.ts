@@ -3,7 +3,7 @@
  * quantized. The result (a QuantPlan) is what calibration observes, what optimizers adjust and
  * what the exporters write; PTQ and QAT both produce one.
  */
-import { consumers, topologicalOrder, type Graph, type Node } from "../graph/ir.js";
+import { consumers, floatAttr, topologicalOrder, type Graph, type Node } from "../graph/ir.js";
 import type { Preset, TensorFormat } from "./preset.js";
 import { activationInputs, ruleFor } from "./rules.js";
 
@@ -11,7 +11,12 @@ export interface ActivationPlan {
   name: string;
   format: TensorFormat;
   /** Calibrate this tensor's range, reuse another quantized tensor's params, or use a fixed range. */
-  source: { kind: "calibrated" } | { kind: "shared"; tensor: string } | { kind: "fixed"; min: number; max: number };
+  source:
+    | { kind: "calibrated" }
+    | { kind: "shared"; tensor: string }
+    | { kind: "fixed"; min: number; max: number }
+    /** Exact params: scale, and zero point as an offset above the dtype's qmin. */
+    | { kind: "exact"; scale: number; zeroPointAboveQmin: number };
   /** True when the tensor is an initializer: its range is read from its values, not calibrated. */
   constant: boolean;
 }
@@ -31,6 +36,25 @@ export interface BiasPlan {
   node: string;
 }
 
+/**
+ * An affine node output = factor·input + offset folded into quantization: the node is removed and
+ * `input` is quantized straight to `output`'s integer values, with scale s_out / factor and zero
+ * point z_out + offset / s_out (an integer by construction), then dequantized with (s_out, z_out).
+ * Saturation of the integer type does the clamping. So x/6 in a decomposed HardSwish, and
+ * HardSigmoid (clip(αx + β, 0, 1), with the output's step 1/256 so that β/s is an integer), cost
+ * nothing at run time.
+ */
+export interface ScaleFold {
+  node: string;
+  input: string;
+  output: string;
+  factor: number;
+  offset: number;
+}
+
+/** HardSigmoid's output step: 1/256 puts β = 0.5 on an integer code (TFLite uses it for [0, 1] outputs). */
+export const UNIT_INTERVAL_SCALE = 1 / 256;
+
 export interface FloatNode {
   name: string;
   opType: string;
@@ -47,6 +71,7 @@ export interface QuantPlan {
   floatNodes: FloatNode[];
   /** Pairs (producer, activation) with no Q/DQ between them. */
   fusions: { producer: string; activation: string }[];
+  scaleFolds: ScaleFold[];
 }
 
 export interface PlanOptions {
@@ -55,8 +80,21 @@ export interface PlanOptions {
   exclude?: string[];
 }
 
-/** Ops whose output can absorb a following Relu/Clip: ONNX Runtime and TensorRT fuse the pair. */
-const fusableProducers = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+/**
+ * Whether a following Relu/Clip can absorb this node's output quantization: any op whose output
+ * would get its own calibrated params. The pair then has one Q, on the activation's output, whose
+ * range lies inside the clamp, so saturation does the clamping: ONNX Runtime removes the Relu/Clip
+ * (ReluQuantFusion, ClipQuantFusion) and fuses DQ → op → Q (QLinearConv, QLinearAdd, ...), and
+ * no requantization is left between e.g. the x + 3 and the Clip of a decomposed HardSwish.
+ */
+function canAbsorbActivation(node: Node): boolean {
+  const rule = ruleFor(node);
+  return rule !== undefined && rule.output.kind === "calibrated" && !isClampActivationOp(node.opType);
+}
+
+function isClampActivationOp(opType: string): boolean {
+  return opType === "Relu" || opType === "Clip";
+}
 
 export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan {
   const { preset } = options;
@@ -70,12 +108,13 @@ export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan 
     quantizedNodes: [],
     floatNodes: [],
     fusions: [],
+    scaleFolds: [],
   };
 
   // Conv/Gemm → Relu|Clip with nothing else reading the intermediate: quantize only the activation's output.
   const fusedActivation = new Map<string, Node>();
   for (const node of graph.nodes) {
-    if (!fusableProducers.has(node.opType) || excluded.has(node.name) || excluded.has(node.opType)) continue;
+    if (!canAbsorbActivation(node) || excluded.has(node.name) || excluded.has(node.opType)) continue;
     const out = node.outputs[0]!;
     const readers = consumersOf.get(out) ?? [];
     const act = readers[0];
@@ -114,6 +153,16 @@ export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan 
     const weightIsConstant = weightName !== undefined && graph.initializers.has(weightName);
     const dataInputs = inputs.filter((i) => !(i === weightIndex && weightIsConstant));
 
+    const fold = scaleFoldOf(node, graph, consumersOf, graphOutputs, !preset.activation.symmetric);
+    if (fold && plan.activations.get(fold.input)?.source.kind === "calibrated" && !plan.activations.get(fold.input)!.constant
+      && !graph.inputs.some((i) => i.name === fold.input) && !plan.scaleFolds.some((f) => f.output === fold.input)) {
+      plan.activations.delete(fold.input);
+      addActivation(fold.output, fold.offset ? { kind: "exact", scale: UNIT_INTERVAL_SCALE, zeroPointAboveQmin: 0 } : { kind: "calibrated" });
+      plan.scaleFolds.push(fold);
+      plan.quantizedNodes.push(node.name);
+      continue;
+    }
+
     const floatReason = whyFloat(node, graph, dataInputs, isFloatTensor);
     if (floatReason) {
       plan.floatNodes.push({ name: node.name, opType: node.opType, reason: floatReason });
@@ -149,6 +198,34 @@ export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan 
     plan.quantizedNodes.push(node.name);
   }
   return plan;
+}
+
+/**
+ * Div or Mul by a positive constant scalar, or (with asymmetric activations, whose zero point can
+ * carry the offset) HardSigmoid, reading a value nothing else reads.
+ */
+function scaleFoldOf(node: Node, graph: Graph, consumersOf: Map<string, Node[]>, graphOutputs: Set<string>, asymmetric: boolean): ScaleFold | undefined {
+  const single = (input: string) => (consumersOf.get(input) ?? []).length === 1 && !graphOutputs.has(input);
+  if (node.opType === "HardSigmoid" && asymmetric) {
+    const alpha = floatAttr(node, "alpha", 0.2);
+    const beta = floatAttr(node, "beta", 0.5);
+    const input = node.inputs[0]!;
+    if (!(alpha > 0) || !Number.isInteger(beta / UNIT_INTERVAL_SCALE) || beta < 0 || beta >= 1 || !single(input)) return undefined;
+    return { node: node.name, input, output: node.outputs[0]!, factor: alpha, offset: beta };
+  }
+  if (node.opType !== "Div" && node.opType !== "Mul") return undefined;
+  const scalarAt = (i: number) => {
+    const t = graph.initializers.get(node.inputs[i] ?? "");
+    return t && t.dtype === "float32" && (t.data as Float32Array).length === 1 ? (t.data as Float32Array)[0]! : undefined;
+  };
+  let input: string | undefined;
+  let factor: number | undefined;
+  if (node.opType === "Div" && scalarAt(1) !== undefined) [input, factor] = [node.inputs[0], 1 / scalarAt(1)!];
+  else if (node.opType === "Mul" && scalarAt(1) !== undefined) [input, factor] = [node.inputs[0], scalarAt(1)];
+  else if (node.opType === "Mul" && scalarAt(0) !== undefined) [input, factor] = [node.inputs[1], scalarAt(0)];
+  if (!input || factor === undefined || !(factor > 0) || !Number.isFinite(factor)) return undefined;
+  if (!single(input)) return undefined;
+  return { node: node.name, input, output: node.outputs[0]!, factor, offset: 0 };
 }
 
 function whyFloat(node: Node, graph: Graph, dataInputs: number[], isFloatTensor: (n: string) => boolean): string | undefined {

@@ -4,6 +4,7 @@
  * (or the preset's exact params), and shared tensors the params of the tensor they share with.
  */
 import type { Graph } from "../graph/ir.js";
+import { qRange } from "../quant/dtype.js";
 import { qparamsFromRange, type QParams } from "../quant/qparams.js";
 import { tensorRange } from "../quant/weights.js";
 import { toFloat32 } from "../tensor/tensor.js";
@@ -30,6 +31,8 @@ export function resolveActivationParams(graph: Graph, plan: QuantPlan, ranges: M
     if (a.constant) {
       const { min, max } = tensorRange(toFloat32(graph.initializers.get(name)!));
       qp = qparamsFromRange(min, max, a.format);
+    } else if (src.kind === "exact") {
+      qp = { dtype: a.format.dtype, scale: Float32Array.of(src.scale), zeroPoint: Int32Array.of(qRange(a.format.dtype).qmin + src.zeroPointAboveQmin) };
     } else if (src.kind === "shared") {
       qp = { ...resolve(src.tensor) };
     } else if (src.kind === "fixed") {

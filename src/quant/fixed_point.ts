@@ -180,3 +180,40 @@ export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shi
   const shifted = leftShift === 0 ? x : x << leftShift;
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, multiplier), rightShift);
 }
+
+/**
+ * A multiplier for inputs known to be small, |x| < 2^inputBits (e.g. a requantized 8-bit value,
+ * |q − z| < 2^8, or a product of two, < 2^16): x is first shifted left by `inputShift` bits and
+ * the multiplier's shift lowered by as much, so that the product is the same real number but
+ * SaturatingRoundingDoublingHighMul keeps `inputShift` more bits before the final
+ * RoundingDivideByPOT. Without the headroom a small x with M near 1/2 (shift −1) is rounded twice
+ * at nearly the same position — round(−230.9) = −231, then −115.5 → −116, where the exact
+ * −115.45 rounds to −115 — which puts a large fraction of the results one step off. TFLite's Add
+ * uses the same idea (left_shift = 20, see kernels/reference/elementwise.ts).
+ */
+export interface HeadroomMultiplier extends QuantizedMultiplier {
+  /** Left shift applied to the input before multiplyByQuantizedMultiplier. */
+  inputShift: number;
+}
+
+export function quantizeMultiplierWithHeadroom(realMultiplier: number, inputBits: number): HeadroomMultiplier {
+  if (!Number.isInteger(inputBits) || inputBits < 0 || inputBits > 30) {
+    throw new Error(`quantizeMultiplierWithHeadroom needs inputBits in [0, 30], got ${inputBits}`);
+  }
+  const q = quantizeMultiplier(realMultiplier);
+  if (q.multiplier === 0) return { multiplier: 0, shift: 0, inputShift: 0 };
+  // As much headroom as int32 allows, but no more than the multiplier's shift can absorb (≥ −31).
+  const inputShift = Math.min(30 - inputBits, q.shift + 31);
+  const shift = q.shift - inputShift;
+  if (shift > 0) {
+    throw new Error(
+      `real multiplier ${realMultiplier} is too large for inputs of ${inputBits} bits (x·M would leave int32)`,
+    );
+  }
+  return { multiplier: q.multiplier, shift, inputShift };
+}
+
+/** x·M for |x| < 2^inputBits, with the multiplier's headroom (see HeadroomMultiplier). */
+export function multiplyWithHeadroom(x: number, m: HeadroomMultiplier): number {
+  return multiplyByQuantizedMultiplier(x << m.inputShift, m.multiplier, m.shift);
+}

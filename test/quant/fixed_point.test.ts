@@ -6,7 +6,9 @@ import {
   INT32_MIN,
   frexp,
   multiplyByQuantizedMultiplier,
+  multiplyWithHeadroom,
   quantizeMultiplier,
+  quantizeMultiplierWithHeadroom,
   realValueOfMultiplier,
   roundHalfAwayFromZero,
   roundingDivideByPOT,
@@ -231,5 +233,40 @@ test("multiplyByQuantizedMultiplier is within one of the correctly rounded real 
       const q = quantizeMultiplier(m);
       const got = multiplyByQuantizedMultiplier(acc, q.multiplier, q.shift);
       return Math.abs(got - acc * m) <= 1;
+    }), { numRuns: 20000 });
+});
+
+test("quantizeMultiplierWithHeadroom: hand-worked shifts and the double-rounding case it fixes", () => {
+  // M = 0.5, 8-bit inputs: 22 bits of headroom, shift 0 − 22
+  assert.deepEqual(quantizeMultiplierWithHeadroom(0.5, 8), { multiplier: 2 ** 30, shift: -22, inputShift: 22 });
+  // M = 4 (shift 3), 16-bit inputs: headroom 14, shift 3 − 14 = −11
+  assert.deepEqual(quantizeMultiplierWithHeadroom(4, 16), { multiplier: 2 ** 30, shift: -11, inputShift: 14 });
+  // tiny M: the headroom is capped so that the shift stays ≥ −31
+  assert.deepEqual(quantizeMultiplierWithHeadroom(2 ** -20, 8), { multiplier: 2 ** 30, shift: -31, inputShift: 12 });
+  assert.deepEqual(quantizeMultiplierWithHeadroom(0, 8), { multiplier: 0, shift: 0, inputShift: 0 });
+  assert.throws(() => quantizeMultiplierWithHeadroom(2 ** 22, 8), /too large for inputs of 8 bits/);
+  assert.throws(() => quantizeMultiplierWithHeadroom(1, 31), /inputBits in \[0, 30\]/);
+  // −254·(0.05/0.11): exact −115.45 → −115; plain MBQM rounds twice (−230.9 → −231 → −115.5 → −116)
+  const m = Math.fround(0.05) / Math.fround(0.11);
+  const plain = quantizeMultiplier(m);
+  assert.equal(multiplyByQuantizedMultiplier(-254, plain.multiplier, plain.shift), -116);
+  assert.equal(multiplyWithHeadroom(-254, quantizeMultiplierWithHeadroom(m, 8)), -115);
+  // exact ties go away from zero whatever M is (with M ≥ 1/2 plain MBQM sends them toward +∞)
+  assert.equal(multiplyWithHeadroom(-3, quantizeMultiplierWithHeadroom(0.5, 8)), -2);
+  assert.equal(multiplyByQuantizedMultiplier(-3, 2 ** 30, 0), -1);
+});
+
+test("multiplyWithHeadroom is the correctly rounded product except within 2^−(right shift) of a tie", () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 24 }), fc.double({ min: 1e-6, max: 8, noNaN: true }), fc.integer(),
+    (bits, m, seed) => {
+      const limit = 2 ** bits - 1;
+      const x = limit === 0 ? 0 : (Math.abs(seed) % (2 * limit + 1)) - limit;
+      let hm;
+      try { hm = quantizeMultiplierWithHeadroom(m, bits); } catch { return true; } // M too large for these bits
+      const got = multiplyWithHeadroom(x, hm);
+      // exact rational x·M0·2^(shift − inputShift... ) = x·M0·2^(q.shift − 31)
+      const exact = x * hm.multiplier * 2 ** (hm.shift + hm.inputShift - 31);
+      const rightShift = -hm.shift;
+      return Math.abs(got - exact) <= 0.5 + 2 ** -rightShift + 1e-6; // 1e-6: the double product is inexact above 2^53
     }), { numRuns: 20000 });
 });

@@ -17,11 +17,16 @@
  * rounding is the final one. Sub is the same with b' negated.
  *
  * Mul — the product of the centred inputs is already on the scale s_a·s_b:
- *   y = clamp(z_out + MBQM((q_a − z_a)(q_b − z_b), s_a·s_b/s_out))
+ *   y = clamp(z_out + MBQM((q_a − z_a)(q_b − z_b)·2^14, s_a·s_b/(s_out·2^14)))
+ * |product| < 2^16, so it is shifted left by 14 bits first (quantizeMultiplierWithHeadroom): the
+ * same real multiplier, but SaturatingRoundingDoublingHighMul keeps 14 more bits, so the double
+ * rounding of MBQM no longer puts about 2^shift of the results one step off.
  */
 import type { QParams } from "../../quant/qparams.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { multiplyByQuantizedMultiplier, quantizeMultiplier } from "../../quant/fixed_point.js";
+import {
+  type HeadroomMultiplier, multiplyByQuantizedMultiplier, multiplyWithHeadroom, quantizeMultiplier, quantizeMultiplierWithHeadroom,
+} from "../../quant/fixed_point.js";
 import {
   type FusedActivation, type Int8DType, type Int8Tensor, clamp, fusedActivationRange, int8Data, int8DTypeOf,
   newInt8Tensor, perTensor,
@@ -60,8 +65,7 @@ export interface AddPlan extends BinaryOutput {
 }
 
 export interface MulPlan extends BinaryOutput {
-  multiplier: number;
-  shift: number;
+  multiplier: HeadroomMultiplier;
 }
 
 function prepareBinaryOutput(quant: BinaryQuantization, what: string): BinaryOutput & { sa: number; sb: number; so: number } {
@@ -111,15 +115,13 @@ export function addValue(plan: AddPlan, qa: number, qb: number): number {
 
 export function prepareMul(quant: BinaryQuantization): MulPlan {
   const { sa, sb, so, ...common } = prepareBinaryOutput(quant, "mul");
-  const m = quantizeMultiplier((sa * sb) / so);
-  // (q_a − z_a)(q_b − z_b) needs up to 17 bits; a left shift beyond 14 could leave int32.
-  if (m.shift > 14) throw new Error(`mul: s_a·s_b/s_out = ${(sa * sb) / so} is too large (≥ 2^14) for int32 requantization`);
-  return { ...common, multiplier: m.multiplier, shift: m.shift };
+  // |(q_a − z_a)(q_b − z_b)| ≤ 255² < 2^16
+  return { ...common, multiplier: quantizeMultiplierWithHeadroom((sa * sb) / so, 16) };
 }
 
 export function mulValue(plan: MulPlan, qa: number, qb: number): number {
   const product = (qa - plan.aZeroPoint) * (qb - plan.bZeroPoint);
-  const scaled = multiplyByQuantizedMultiplier(product, plan.multiplier, plan.shift);
+  const scaled = multiplyWithHeadroom(product, plan.multiplier);
   return clamp(plan.outputZeroPoint + scaled, plan.clampMin, plan.clampMax);
 }
 

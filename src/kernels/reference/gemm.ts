@@ -142,6 +142,7 @@ export interface GemmQuantization {
 export interface GemmPlan {
   transA: boolean;
   transB: boolean;
+  alpha: number;
   inputDType: Int8DType;
   inputZeroPoint: number;
   weightZeroPoints: Int32Array;
@@ -162,7 +163,7 @@ export function prepareGemm(attrs: GemmAttributes, quant: GemmQuantization): Gem
   }
   const output = perTensor(quant.output, "gemm output");
   return {
-    transA, transB, inputDType, inputZeroPoint: input.zeroPoint,
+    transA, transB, alpha, inputDType, inputZeroPoint: input.zeroPoint,
     weightZeroPoints: Int32Array.from(quant.weight.zeroPoint),
     outputStage: prepareOutputStage(
       layerRealMultipliers(input.scale, quant.weight.scale, output.scale, alpha), quant.output, quant.activation),
@@ -190,6 +191,10 @@ export function gemm(plan: GemmPlan, a: Tensor, b: Tensor, bias?: Tensor): Int8T
   const acc = integerMatMulDirect({
     a: aData, aZeroPoints: [plan.inputZeroPoint], b: bData, bZeroPoints: plan.weightZeroPoints, m, k, n,
   });
+  if (bias !== undefined && plan.alpha !== 1) {
+    // The int32 bias is added to the accumulator, which alpha then scales: that would be alpha·(A·B + C).
+    throw new Error(`gemm: a bias with alpha ${plan.alpha} ≠ 1 is not supported (fold alpha into the weight scale instead)`);
+  }
   const biasData = bias === undefined ? undefined : int32Data(bias, "gemm bias");
   if (biasData !== undefined && biasData.length !== n) {
     throw new Error(`gemm: bias must have ${n} values (one per output column), got dims [${bias!.dims.join(", ")}]`);

@@ -11,13 +11,14 @@
  *   same params in and out:  y = z + roundingDivide(acc, count)  — ties away from zero, the
  *     integer rounding of TFLite's reference AveragePool ((acc ± count/2) / count, C division).
  *   different params:  y = clamp(z_out + MBQM(acc, s_in/(s_out·count))), with one {M0, shift}
- *     prepared for every possible count 1 … kH·kW (the count varies at the borders).
+ *     prepared for every possible count 1 … kH·kW (the count varies at the borders), applied with
+ *     the headroom of quantizeMultiplierWithHeadroom (|acc| < 2^8·count).
  * GlobalAveragePool is the same over the whole H×W plane.
  */
 import type { QParams } from "../../quant/qparams.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { qRange } from "../../quant/dtype.js";
-import { multiplyByQuantizedMultiplier, quantizeMultiplier } from "../../quant/fixed_point.js";
+import { type HeadroomMultiplier, multiplyWithHeadroom, quantizeMultiplierWithHeadroom } from "../../quant/fixed_point.js";
 import {
   type Int8DType, type Int8Tensor, checkPositiveInts, checkRank, clamp, int8Data, int8DTypeOf, newInt8Tensor, perTensor,
 } from "./common.js";
@@ -63,7 +64,7 @@ function outputSize(geometry: PoolGeometry, inHeight: number, inWidth: number, w
 export function roundingDivide(numerator: number, divisor: number): number {
   if (!Number.isInteger(divisor) || divisor < 1) throw new Error(`roundingDivide needs a positive integer divisor, got ${divisor}`);
   const half = Math.floor(divisor / 2);
-  return Math.trunc((numerator + (numerator > 0 ? half : -half)) / divisor);
+  return Math.trunc((numerator + (numerator > 0 ? half : -half)) / divisor) | 0; // | 0: no −0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,9 +120,8 @@ interface AverageRescale {
   outputZeroPoint: number;
   /** Same scale and zero point in and out: plain rounded division. */
   sameParams: boolean;
-  /** For different params: {M0, shift} of s_in/(s_out·count) at index count − 1. */
-  multipliers: Int32Array;
-  shifts: Int32Array;
+  /** For different params: the multiplier s_in/(s_out·count) at index count − 1. */
+  multipliers: HeadroomMultiplier[];
   qmin: number;
   qmax: number;
 }
@@ -133,21 +133,17 @@ function prepareAverageRescale(input: QParams, output: QParams, maxCount: number
   const o = perTensor(output, `${what} output`);
   const sameParams = i.scale === o.scale && i.zeroPoint === o.zeroPoint && inputDType === outputDType;
   const count = sameParams ? 0 : maxCount;
-  const multipliers = new Int32Array(count);
-  const shifts = new Int32Array(count);
-  for (let c = 1; c <= count; c++) {
-    const q = quantizeMultiplier(i.scale / (o.scale * c));
-    multipliers[c - 1] = q.multiplier;
-    shifts[c - 1] = q.shift;
-  }
+  const accumulatorBits = 8 + Math.ceil(Math.log2(Math.max(1, count)));
+  const multipliers: HeadroomMultiplier[] = [];
+  for (let c = 1; c <= count; c++) multipliers.push(quantizeMultiplierWithHeadroom(i.scale / (o.scale * c), accumulatorBits));
   const { qmin, qmax } = qRange(outputDType);
-  return { inputDType, outputDType, inputZeroPoint: i.zeroPoint, outputZeroPoint: o.zeroPoint, sameParams, multipliers, shifts, qmin, qmax };
+  return { inputDType, outputDType, inputZeroPoint: i.zeroPoint, outputZeroPoint: o.zeroPoint, sameParams, multipliers, qmin, qmax };
 }
 
 function averageValue(r: AverageRescale, acc: number, count: number): number {
   if (r.sameParams) return clamp(r.outputZeroPoint + roundingDivide(acc, count), r.qmin, r.qmax);
   if (count > r.multipliers.length) throw new Error(`average pool: count ${count} exceeds the ${r.multipliers.length} prepared`);
-  return clamp(r.outputZeroPoint + multiplyByQuantizedMultiplier(acc, r.multipliers[count - 1]!, r.shifts[count - 1]!), r.qmin, r.qmax);
+  return clamp(r.outputZeroPoint + multiplyWithHeadroom(acc, r.multipliers[count - 1]!), r.qmin, r.qmax);
 }
 
 export interface AveragePool2dPlan extends PoolGeometry {

@@ -4,12 +4,16 @@
  *
  *   q_out = clamp(z_out + M·(q_in − z_in)),   M = s_in / s_out as {M0, shift}
  *
+ * |q_in − z_in| < 2^8, so the product is computed with 22 bits of headroom
+ * (quant/fixed_point.ts, quantizeMultiplierWithHeadroom): the value is shifted left by 22 before
+ * the fixed-point multiply, which leaves a single effective rounding (ties away from zero).
+ *
  * When the scales are equal the value is only shifted by z_out − z_in (exact, no rounding at
  * all), which covers int8 ⇄ uint8 conversions and the common case of equal params.
  */
 import type { QParams } from "../../quant/qparams.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { quantizeMultiplier, multiplyByQuantizedMultiplier } from "../../quant/fixed_point.js";
+import { type HeadroomMultiplier, multiplyWithHeadroom, quantizeMultiplierWithHeadroom } from "../../quant/fixed_point.js";
 import { qRange } from "../../quant/dtype.js";
 import { type Int8DType, type Int8Tensor, clamp, int8Data, int8DTypeOf, newInt8Tensor, perTensor } from "./common.js";
 
@@ -20,8 +24,7 @@ export interface RequantizePlan {
   outputZeroPoint: number;
   /** True when s_in = s_out: the value is only shifted by the zero points. */
   sameScale: boolean;
-  multiplier: number;
-  shift: number;
+  multiplier: HeadroomMultiplier;
   qmin: number;
   qmax: number;
 }
@@ -31,18 +34,18 @@ export function prepareRequantize(input: QParams, output: QParams): RequantizePl
   const outputDType = int8DTypeOf(output, "requantize output");
   const i = perTensor(input, "requantize input");
   const o = perTensor(output, "requantize output");
-  const { multiplier, shift } = quantizeMultiplier(i.scale / o.scale);
+  const multiplier = quantizeMultiplierWithHeadroom(i.scale / o.scale, 8);
   const { qmin, qmax } = qRange(outputDType);
   return {
     inputDType, outputDType, inputZeroPoint: i.zeroPoint, outputZeroPoint: o.zeroPoint,
-    sameScale: i.scale === o.scale, multiplier, shift, qmin, qmax,
+    sameScale: i.scale === o.scale, multiplier, qmin, qmax,
   };
 }
 
 /** One value. */
 export function requantizeValue(plan: RequantizePlan, q: number): number {
   const centred = q - plan.inputZeroPoint;
-  const scaled = plan.sameScale ? centred : multiplyByQuantizedMultiplier(centred, plan.multiplier, plan.shift);
+  const scaled = plan.sameScale ? centred : multiplyWithHeadroom(centred, plan.multiplier);
   return clamp(plan.outputZeroPoint + scaled, plan.qmin, plan.qmax);
 }
 

@@ -21,14 +21,14 @@
  * For output (oy, ox):
  *   acc = Σ_{a,b ∈ {0,1}} wy_a·wx_b·(q[iy_a, ix_b] − z_in)        (weights sum to 2^20)
  *   same params:       y = z + RoundingDivideByPOT(acc, 20)        (ties away from zero)
- *   different params:  y = clamp(z_out + MBQM(acc, s_in/(s_out·2^20)))
+ *   different params:  y = clamp(z_out + MBQM(acc·2^2, s_in/(s_out·2^22)))   (headroom, see fixed_point.ts)
  * |acc| ≤ 255·2^20 < 2^28, so the int32 accumulator cannot overflow. Quantizing the weights to
  * 1/1024 moves a result by at most |q1 − q0|/2048 < 1/8 of a step from exact interpolation.
  */
 import type { QParams } from "../../quant/qparams.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { qRange } from "../../quant/dtype.js";
-import { multiplyByQuantizedMultiplier, quantizeMultiplier, roundingDivideByPOT } from "../../quant/fixed_point.js";
+import { type HeadroomMultiplier, multiplyWithHeadroom, quantizeMultiplierWithHeadroom, roundingDivideByPOT } from "../../quant/fixed_point.js";
 import { roundHalfToEven } from "../../quant/rounding.js";
 import { type Int8DType, type Int8Tensor, clamp, int8Data, int8DTypeOf, newInt8Tensor, perTensor } from "./common.js";
 import { type RequantizePlan, isIdentityRequantize, prepareRequantize, requantizeValue } from "./requantize.js";
@@ -71,9 +71,8 @@ export interface ResizePlan {
   requantize: RequantizePlan;
   inputZeroPoint: number;
   outputZeroPoint: number;
-  /** linear with differing params: {M0, shift} of s_in/(s_out·2^20). */
-  linearMultiplier: number;
-  linearShift: number;
+  /** linear with differing params: s_in/(s_out·2^20) (|acc| < 2^28). */
+  linearMultiplier: HeadroomMultiplier;
   sameParams: boolean;
   qmin: number;
   qmax: number;
@@ -123,7 +122,7 @@ export function prepareResize(attrs: ResizeAttributes, input: QParams, output: Q
   const plan: ResizePlan = {
     mode: attrs.mode, inputDims: [...inputDims], outputDims: [...outputDims], inputDType, outputDType,
     nearestIndex: [], linear: [], requantize: prepareRequantize(input, output),
-    inputZeroPoint: i.zeroPoint, outputZeroPoint: o.zeroPoint, linearMultiplier: 0, linearShift: 0, sameParams,
+    inputZeroPoint: i.zeroPoint, outputZeroPoint: o.zeroPoint, linearMultiplier: { multiplier: 0, shift: 0, inputShift: 0 }, sameParams,
     ...qRange(outputDType),
   };
 
@@ -158,9 +157,7 @@ export function prepareResize(attrs: ResizeAttributes, input: QParams, output: Q
       plan.linear.push(t);
     }
     if (!sameParams) {
-      const q = quantizeMultiplier(i.scale / (o.scale * ONE * ONE));
-      plan.linearMultiplier = q.multiplier;
-      plan.linearShift = q.shift;
+      plan.linearMultiplier = quantizeMultiplierWithHeadroom(i.scale / (o.scale * ONE * ONE), 28);
     }
   } else {
     throw new Error(`resize: unsupported mode ${JSON.stringify(attrs.mode)} (expected nearest or linear)`);
@@ -227,7 +224,7 @@ function resizeLinear(plan: ResizePlan, data: Int8Array | Uint8Array): Int8Tenso
           wy1 * (wx0 * (data[row1 + c0]! - z) + wx1 * (data[row1 + c1]! - z));
         y.data[o++] = plan.sameParams
           ? clamp(plan.outputZeroPoint + roundingDivideByPOT(acc, 2 * LINEAR_WEIGHT_BITS), plan.qmin, plan.qmax)
-          : clamp(plan.outputZeroPoint + multiplyByQuantizedMultiplier(acc, plan.linearMultiplier, plan.linearShift), plan.qmin, plan.qmax);
+          : clamp(plan.outputZeroPoint + multiplyWithHeadroom(acc, plan.linearMultiplier), plan.qmin, plan.qmax);
       }
     }
   }
