@@ -12,7 +12,7 @@
  * - weights: int8 initializer + DequantizeLinear (axis = output-channel axis when per channel);
  * - biases: int32 initializer with scale input_scale · weight_scale, zero point 0.
  */
-import { onnxOpset, topologicalOrder, uniqueName, usedNames, type Graph, type Model, type Node } from "../graph/ir.js";
+import { cloneModel, onnxOpset, topologicalOrder, uniqueName, usedNames, type Graph, type Model, type Node } from "../graph/ir.js";
 import { quantizeBias } from "../quant/bias.js";
 import type { QParams } from "../quant/qparams.js";
 import { quantizeTensor } from "../quant/quantize.js";
@@ -214,17 +214,4 @@ function storableWeight(q: Tensor, opset: number, warnings: string[], name: stri
 
 function sanitize(name: string): string {
   return name.replace(/[^A-Za-z0-9_.\-/]/g, "_");
-}
-
-function cloneModel(m: Model): Model {
-  const g = m.graph;
-  const graph: Graph = {
-    name: g.name,
-    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attributes: new Map(n.attributes) })),
-    inputs: g.inputs.map((v) => ({ ...v })),
-    outputs: g.outputs.map((v) => ({ ...v })),
-    initializers: new Map(g.initializers),
-    valueInfo: new Map(g.valueInfo),
-  };
-  return { ...m, opsetImports: m.opsetImports.map((o) => ({ ...o })), metadata: new Map(m.metadata), graph };
 }

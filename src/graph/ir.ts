@@ -231,3 +231,24 @@ function subgraphReads(g: Graph): string[] {
   reads.push(...g.outputs.map((o) => o.name));
   return reads;
 }
+
+/**
+ * A copy whose structure (nodes, value lists, maps) can be rewritten freely. Tensor data is
+ * shared: passes replace initializers, they never write into them.
+ */
+export function cloneModel(m: Model): Model {
+  const g = m.graph;
+  return {
+    ...m,
+    opsetImports: m.opsetImports.map((o) => ({ ...o })),
+    metadata: new Map(m.metadata),
+    graph: {
+      ...g,
+      nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attributes: new Map(n.attributes) })),
+      inputs: g.inputs.map((v) => ({ ...v })),
+      outputs: g.outputs.map((v) => ({ ...v })),
+      initializers: new Map(g.initializers),
+      valueInfo: new Map(g.valueInfo),
+    },
+  };
+}

@@ -51,9 +51,15 @@ export interface LayerEqualization {
   /** max/min of the per-output-channel weight ranges (channels with range 0 ignored). */
   channelRangeSpreadBefore: number;
   channelRangeSpreadAfter: number;
-  /** SQNR (dB) of the weight quantized per tensor, symmetric int8, before and after. */
+  /** SQNR (dB) of the whole weight quantized per tensor, symmetric int8, before and after. */
   perTensorInt8SqnrBefore: number;
   perTensorInt8SqnrAfter: number;
+  /**
+   * The same quantization's SQNR of the worst output channel: what equalization mostly improves,
+   * since the narrow channels are the ones a shared per-tensor scale leaves with few levels.
+   */
+  worstChannelInt8SqnrBefore: number;
+  worstChannelInt8SqnrAfter: number;
 }
 
 export interface EqualizationReport {
@@ -162,6 +168,8 @@ export function equalizeCrossLayer(model: Model, options: EqualizeOptions = {}):
       channelRangeSpreadAfter: spread(channelMax(w, s.layer.outIndex, s.layer.outChannels)),
       perTensorInt8SqnrBefore: perTensorInt8Sqnr(w0),
       perTensorInt8SqnrAfter: perTensorInt8Sqnr(w),
+      worstChannelInt8SqnrBefore: worstChannelInt8Sqnr(w0, s.layer.outIndex, s.layer.outChannels),
+      worstChannelInt8SqnrAfter: worstChannelInt8Sqnr(w, s.layer.outIndex, s.layer.outChannels),
     });
   }
   return {
@@ -198,15 +206,35 @@ function spread(ranges: Float64Array): number {
   return hi > 0 ? hi / lo : 1;
 }
 
-/** SQNR of a weight tensor quantized per tensor, symmetric int8 narrow: the quantity CLE improves. */
-export function perTensorInt8Sqnr(w: Float32Array): number {
+function perTensorInt8(w: Float32Array): Float32Array {
   const { min, max } = tensorRange(w);
-  const qp = qparamsFromRange(min, max, { dtype: "int8", symmetric: true, narrow: true });
-  const q = fakeQuantize(w, qp);
+  return fakeQuantize(w, qparamsFromRange(min, max, { dtype: "int8", symmetric: true, narrow: true }));
+}
+
+/** SQNR (dB) of a weight tensor quantized per tensor, symmetric int8 narrow. */
+export function perTensorInt8Sqnr(w: Float32Array): number {
+  const q = perTensorInt8(w);
   let signal = 0, noise = 0;
   for (let i = 0; i < w.length; i++) {
     signal += w[i]! ** 2;
     noise += (w[i]! - q[i]!) ** 2;
   }
   return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
+}
+
+/** The lowest per-output-channel SQNR (dB) of the per-tensor symmetric int8 quantization; all-zero channels ignored. */
+export function worstChannelInt8Sqnr(w: Float32Array, outIndex: Int32Array, channels: number): number {
+  const q = perTensorInt8(w);
+  const signal = new Float64Array(channels);
+  const noise = new Float64Array(channels);
+  for (let i = 0; i < w.length; i++) {
+    const c = outIndex[i]!;
+    signal[c]! += w[i]! ** 2;
+    noise[c]! += (w[i]! - q[i]!) ** 2;
+  }
+  let worst = Infinity;
+  for (let c = 0; c < channels; c++) {
+    if (signal[c]! > 0) worst = Math.min(worst, noise[c] === 0 ? Infinity : 10 * Math.log10(signal[c]! / noise[c]!));
+  }
+  return worst;
 }

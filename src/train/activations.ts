@@ -13,7 +13,7 @@ function unary(x: Var, f: (v: number) => number, df: (v: number, y: number) => n
   return opResult(y, x.dims, [x], (dy) => {
     const dx = new Float32Array(x.size);
     for (let i = 0; i < dx.length; i++) dx[i] = dy[i]! * df(xd[i]!, y[i]!);
-    x.accumulateGrad(dx);
+    x.accumulateGrad(dx, true);
   });
 }
 
@@ -27,7 +27,7 @@ export function relu(x: Var): Var {
   return opResult(y, x.dims, [x], (dy) => {
     const dx = new Float32Array(x.size);
     for (let i = 0; i < dx.length; i++) dx[i] = dy[i]! * +(xd[i]! > 0);
-    x.accumulateGrad(dx);
+    x.accumulateGrad(dx, true);
   });
 }
 

@@ -62,8 +62,8 @@ function binary(a: Var, b: Var, f: (x: number, y: number) => number, grads: (ga:
     const ga = a.requiresGrad ? new Float32Array(a.size) : null;
     const gb = b.requiresGrad ? new Float32Array(b.size) : null;
     grads(ga, gb, dy, (o) => (ia ? ia[o]! : o), (o) => (ib ? ib[o]! : o));
-    if (ga) a.accumulateGrad(ga);
-    if (gb) b.accumulateGrad(gb);
+    if (ga) a.accumulateGrad(ga, true);
+    if (gb) b.accumulateGrad(gb, true);
   });
 }
 

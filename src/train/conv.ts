@@ -19,8 +19,8 @@ export function conv2d(x: Var, w: Var, bias: Var | null, opts: Conv2dOptions = {
   return opResult(y, [g.batch, g.outChannels, g.outHeight, g.outWidth], parents, (dy) => {
     if (x.requiresGrad || w.requiresGrad) {
       const { dx, dw } = floatKernels().conv2dBackward(x.data, w.data, dy, g, { input: x.requiresGrad, weight: w.requiresGrad });
-      if (dx) x.accumulateGrad(dx);
-      if (dw) w.accumulateGrad(dw);
+      if (dx) x.accumulateGrad(dx, true);
+      if (dw) w.accumulateGrad(dw, true);
     }
     if (bias?.requiresGrad) {
       const db = new Float32Array(g.outChannels);
@@ -33,7 +33,7 @@ export function conv2d(x: Var, w: Var, bias: Var | null, opts: Conv2dOptions = {
           db[m]! += s;
         }
       }
-      bias.accumulateGrad(db);
+      bias.accumulateGrad(db, true);
     }
   });
 }

@@ -13,6 +13,6 @@ export function dropout(x: Var, ratio: number, training: boolean, rng: Rng): Var
   return opResult(y, x.dims, [x], (dy) => {
     const dx = new Float32Array(x.size);
     for (let i = 0; i < dx.length; i++) dx[i] = dy[i]! * mask[i]!;
-    x.accumulateGrad(dx);
+    x.accumulateGrad(dx, true);
   });
 }

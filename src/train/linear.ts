@@ -51,21 +51,21 @@ export function gemm(a: Var, b: Var, c: Var | null, opts: GemmOptions = {}): Var
       const da = new Float32Array(a.size);
       if (!transA) kern.gemm(m, k, n, g, n, false, b.data, b.dims[1]!, !transB, da, k, false);
       else kern.gemm(k, m, n, b.data, b.dims[1]!, transB, g, n, true, da, m, false);
-      a.accumulateGrad(da);
+      a.accumulateGrad(da, true);
     }
     if (b.requiresGrad) {
       // op(B) = op(A)ᵀ · g; when transB, B = gᵀ · op(A).
       const db = new Float32Array(b.size);
       if (!transB) kern.gemm(k, n, m, a.data, a.dims[1]!, !transA, g, n, false, db, n, false);
       else kern.gemm(n, k, m, g, n, true, a.data, a.dims[1]!, transA, db, k, false);
-      b.accumulateGrad(db);
+      b.accumulateGrad(db, true);
     }
     if (c?.requiresGrad && cShape) {
       const dc = new Float32Array(c.size);
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) dc[(cShape.rows ? i : 0) * (cShape.cols ? n : 1) + (cShape.cols ? j : 0)]! += beta * dy[i * n + j]!;
       }
-      c.accumulateGrad(dc);
+      c.accumulateGrad(dc, true);
     }
   });
 }
@@ -98,12 +98,12 @@ export function matmul(a: Var, b: Var): Var {
     if (a.requiresGrad) {
       const da = new Float32Array(a.size);
       kern.gemm(m, k, n, dy, n, false, b.data, n, true, da, k, false);
-      a.accumulateGrad(da);
+      a.accumulateGrad(da, true);
     }
     if (b.requiresGrad) {
       const db = new Float32Array(b.size);
       kern.gemm(k, n, m, a.data, k, true, dy, n, false, db, n, false);
-      b.accumulateGrad(db);
+      b.accumulateGrad(db, true);
     }
   });
 }

@@ -29,7 +29,7 @@ export function softmaxCrossEntropy(logits: Var, labels: ArrayLike<number>): Var
     for (let r = 0; r < n; r++) {
       for (let j = 0; j < c; j++) dz[r * c + j] = (prob[r * c + j]! - (j === labels[r] ? 1 : 0)) * s;
     }
-    logits.accumulateGrad(dz);
+    logits.accumulateGrad(dz, true);
   });
 }
 

@@ -79,8 +79,8 @@ export function batchNorm(x: Var, scale: Var, bias: Var, state: BatchNormState, 
         for (let i = 0; i < inner; i++) { sumG[ch]! += dy[o + i]!; sumGx[ch]! += dy[o + i]! * xhat[o + i]!; }
       }
     }
-    if (scale.requiresGrad) scale.accumulateGrad(Float32Array.from(sumGx));
-    if (bias.requiresGrad) bias.accumulateGrad(Float32Array.from(sumG));
+    if (scale.requiresGrad) scale.accumulateGrad(Float32Array.from(sumGx), true);
+    if (bias.requiresGrad) bias.accumulateGrad(Float32Array.from(sumG), true);
     if (!x.requiresGrad) return;
     const dx = new Float32Array(x.size);
     for (let b = 0; b < n; b++) {
@@ -97,6 +97,6 @@ export function batchNorm(x: Var, scale: Var, bias: Var, state: BatchNormState, 
         }
       }
     }
-    x.accumulateGrad(dx);
+    x.accumulateGrad(dx, true);
   });
 }

@@ -11,7 +11,7 @@ export function maxPool2d(x: Var, kernel: readonly number[], opts: Window2dOptio
   const g = pool2dGeometry(x.dims, kernel, opts);
   const { y, argmax } = maxPool2dForward(x.data, g);
   return opResult(y, [g.batch, g.inChannels, g.outHeight, g.outWidth], [x], (dy) => {
-    x.accumulateGrad(maxPool2dBackwardReference(dy, argmax, x.size));
+    x.accumulateGrad(maxPool2dBackwardReference(dy, argmax, x.size), true);
   });
 }
 
@@ -26,7 +26,7 @@ export function avgPool2d(x: Var, kernel: readonly number[], opts: AvgPoolOption
   const include = opts.countIncludePad ?? false;
   const y = avgPool2dForwardReference(x.data, g, include);
   return opResult(y, [g.batch, g.inChannels, g.outHeight, g.outWidth], [x], (dy) => {
-    x.accumulateGrad(avgPool2dBackwardReference(dy, g, include));
+    x.accumulateGrad(avgPool2dBackwardReference(dy, g, include), true);
   });
 }
 
@@ -45,6 +45,6 @@ export function globalAvgPool(x: Var): Var {
   return opResult(y, dims, [x], (dy) => {
     const dx = new Float32Array(x.size);
     for (let p = 0; p < planes; p++) dx.fill(dy[p]! / area, p * area, (p + 1) * area);
-    x.accumulateGrad(dx);
+    x.accumulateGrad(dx, true);
   });
 }

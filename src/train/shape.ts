@@ -71,7 +71,7 @@ export function concat(xs: readonly Var[], axis: number): Var {
       const chunk = x.dims[a]! * inner;
       const g = new Float32Array(x.size);
       for (let o = 0; o < outer; o++) g.set(dy.subarray(o * row + offsets[i]!, o * row + offsets[i]! + chunk), o * chunk);
-      x.accumulateGrad(g);
+      x.accumulateGrad(g, true);
     });
   });
 }

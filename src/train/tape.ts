@@ -40,13 +40,16 @@ export class Var {
     return this.data.length;
   }
 
-  /** Adds `g` into this Var's gradient (allocating it on first use). */
-  accumulateGrad(g: Float32Array): void {
+  /**
+   * Adds `g` into this Var's gradient. `owned` says the caller allocated `g` for this call and
+   * will not touch it again, so the first gradient can be kept without a copy.
+   */
+  accumulateGrad(g: Float32Array, owned = false): void {
     if (g.length !== this.data.length) {
       throw new Error(`gradient of ${g.length} values for a Var of ${this.data.length} (dims [${this.dims.join(", ")}])`);
     }
     if (!this.grad) {
-      this.grad = g.slice();
+      this.grad = owned ? g : g.slice();
       return;
     }
     const acc = this.grad;

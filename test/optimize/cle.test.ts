@@ -11,6 +11,11 @@ function weight(model: Model, node: string): Float32Array {
   return model.graph.initializers.get(n.inputs[1]!)!.data as Float32Array;
 }
 
+function close(actual: Float32Array, expected: number[]) {
+  assert.equal(actual.length, expected.length);
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i]! - e) <= 1e-6 * Math.abs(e), `[${i}] ${actual[i]} vs ${e}`));
+}
+
 /** Gemm(transB) → Relu → Gemm(transB) with hand-picked 2×2 weights. */
 function twoGemms(): Model {
   const f = (dims: number[], v: number[]) => ({ dtype: "float32" as const, dims, data: Float32Array.from(v) });
@@ -36,10 +41,10 @@ function twoGemms(): Model {
 test("CLE on a hand-made pair: s_i = √(r1_i / r2_i), both ranges become √(r1_i·r2_i)", () => {
   const { model, report } = equalizeCrossLayer(twoGemms());
   // Channel 0: r1 = 4, r2 = 1 → s = 2, both ranges 2. Channel 1: r1 = 0.25, r2 = 4 → s = 0.25, both ranges 1.
-  assert.deepEqual(Array.from(weight(model, "A")), [2, -1, 1, 0.4]);
-  assert.deepEqual(Array.from(model.graph.initializers.get("ba")!.data as Float32Array), [0.5, 2]);
+  close(weight(model, "A"), [2, -1, 1, 0.4]);
+  close(model.graph.initializers.get("ba")!.data as Float32Array, [0.5, 2]);
   // B's columns: column 0 (input channel 0) ×2, column 1 ×0.25.
-  assert.deepEqual(Array.from(weight(model, "B")), [2, 1, -1, 0.5]);
+  close(weight(model, "B"), [2, 1, -1, 0.5]);
   assert.equal(report.pairs.length, 1);
   assert.equal(report.pairs[0]!.channelsScaled, 2);
   assert.ok(report.converged);
@@ -73,7 +78,8 @@ test("after convergence every pair's output and input channel ranges agree, and 
   }
   const dw = report.layers.find((l) => l.node === "dwconv")!;
   assert.ok(dw.channelRangeSpreadBefore > 5 && dw.channelRangeSpreadAfter < dw.channelRangeSpreadBefore);
-  assert.ok(dw.perTensorInt8SqnrAfter > dw.perTensorInt8SqnrBefore + 3, JSON.stringify(dw));
+  // The narrowest channel gains ≈ 20·log10(spread before / spread after) dB under a shared scale.
+  assert.ok(dw.worstChannelInt8SqnrAfter > dw.worstChannelInt8SqnrBefore + 10, JSON.stringify(dw));
 });
 
 test("Relu6 pairs: skipped by default, replaced by Relu only where calibration stays below 6, or always with clip 'relu'", async () => {
@@ -94,7 +100,7 @@ test("Relu6 pairs: skipped by default, replaced by Relu only where calibration s
   const all = equalizeCrossLayer(net, { clip: "relu" });
   assert.equal(all.report.pairs.length, 3);
   // With small inputs no pre-activation reaches 6, so Relu6 = Relu on this data and outputs agree.
-  const feeds = { x: { ...inputBatches(1, 8, 4)[0]!.x!, data: (inputBatches(1, 8, 4)[0]!.x!.data as Float32Array).map((v) => v * 0.1) } };
+  const feeds = { x: { ...inputBatches(1, 8, 4)[0]!.x!, data: (inputBatches(1, 8, 4)[0]!.x!.data as Float32Array).map((v) => v * 0.01) } };
   const pre = await runOrt(net, feeds, ["c1", "c2", "c3", "logits"]);
   assert.ok(Math.max(maxAbs(pre.c1!), maxAbs(pre.c2!), maxAbs(pre.c3!)) < 6);
   const eq = (await runOrt(all.model, feeds)).logits!;

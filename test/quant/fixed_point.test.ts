@@ -264,7 +264,7 @@ test("multiplyWithHeadroom is the correctly rounded product except within 2^−(
       let hm;
       try { hm = quantizeMultiplierWithHeadroom(m, bits); } catch { return true; } // M too large for these bits
       const got = multiplyWithHeadroom(x, hm);
-      // exact rational x·M0·2^(shift − inputShift... ) = x·M0·2^(q.shift − 31)
+      // the exact rational x·M0·2^(q.shift − 31), with q.shift = shift + inputShift
       const exact = x * hm.multiplier * 2 ** (hm.shift + hm.inputShift - 31);
       const rightShift = -hm.shift;
       return Math.abs(got - exact) <= 0.5 + 2 ** -rightShift + 1e-6; // 1e-6: the double product is inexact above 2^53

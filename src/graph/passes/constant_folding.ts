@@ -11,9 +11,13 @@ import { sizeOf, type Tensor } from "../../tensor/tensor.js";
 import { constantNodeValue, pruneUnusedInitializers, tensorFromNumbers } from "../constants.js";
 import { CannotEvaluate, canEvaluate, evaluateNode } from "../eval/index.js";
 import { allNumbers, isIntegerDType } from "../shape/facts.js";
-import { inferValueFacts, type ShapeInferenceOptions } from "../shape_inference.js";
+import { inferValueFacts } from "../shape_inference.js";
 
-export interface ConstantFoldingOptions extends ShapeInferenceOptions {
+/**
+ * Folding uses only the shapes the model declares: assuming other input shapes would bake them into
+ * the graph (a folded Shape node), so there is deliberately no inputShapes option here.
+ */
+export interface ConstantFoldingOptions {
   /**
    * Do not fold a node whose outputs would hold more than this many elements in total and more than
    * its inputs do (ConstantOfShape/Expand/Tile would otherwise bloat the model). Default 2^22.
@@ -70,7 +74,7 @@ export function foldConstants(model: Model, options: ConstantFoldingOptions = {}
   // Folding in topological order lets one pass fold whole chains; a second pass catches values that
   // shape inference only learns once earlier nodes have become constants.
   for (let round = 0; round < 4; round++) {
-    const facts = inferValueFacts(graph, opset, options);
+    const facts = inferValueFacts(graph, opset);
     const folded = new Set<Node>();
     for (const node of topologicalOrder(graph)) {
       if (node.domain !== "" || hasSubgraph(node) || refused.has(node)) continue;

@@ -36,7 +36,8 @@ export function foldBatchNorms(model: Model): BatchNormFoldingReport {
   function tryFold(bn: Node): string | undefined {
     if (intAttr(bn, "training_mode", 0) !== 0) return "training_mode is set";
     const users = consumers(graph);
-    if (bn.outputs.slice(1).some((o) => o && (users.has(o) || graphOutputs.has(o)))) return "its running statistics outputs are used";
+    // Before opset 14 any extra output means training mode (batch statistics), used or not.
+    if (bn.outputs.slice(1).some((o) => o)) return "it has training-mode outputs (it normalises with batch statistics)";
     const params = bn.inputs.slice(1, 5).map((n) => graph.initializers.get(n));
     if (params.length !== 4 || params.some((p) => !p)) return "scale, bias, mean or variance is not constant";
     const x = bn.inputs[0]!;

@@ -31,7 +31,10 @@ export interface PrepareOptions {
   removeDeadNodes?: boolean;
   /** Default true. */
   inferShapes?: boolean;
-  /** Shapes to assume for graph inputs during folding and inference (the model's inputs are not changed). */
+  /**
+   * Shapes to assume for graph inputs in shape inference and in choosing Softmax upgrade forms. They
+   * never change the graph's behaviour: constant folding uses only the declared shapes.
+   */
   inputShapes?: Record<string, Dim[]>;
 }
 
@@ -59,7 +62,7 @@ export function prepareGraph(model: Model, options: PrepareOptions = {}): Prepar
     nodesBefore: graph.nodes.length, nodesAfter: 0,
   };
   if (options.targetOpset !== undefined) report.opset = upgradeOpset(model, options.targetOpset, { inputShapes: options.inputShapes });
-  if (options.foldConstants ?? true) report.constantFolding = foldConstants(model, { inputShapes: options.inputShapes });
+  if (options.foldConstants ?? true) report.constantFolding = foldConstants(model);
   if (options.foldBatchNorm ?? true) {
     // Affine folding can expose a BatchNormalization to its conv (Conv → Add(bias) → BN) and
     // the other way round, so alternate until neither changes anything.

@@ -210,15 +210,18 @@ const ADAPTERS: Record<string, Adapter> = {
   "LogSoftmax@13": softmaxTo13,
   "Hardmax@13": softmaxTo13,
   "BatchNormalization@14": (node, ctx) => {
-    // Before 14 the optional extra outputs were training statistics; from 14 they exist only with
-    // training_mode = 1. Inference graphs leave them unused: drop them.
-    const extra = node.outputs.slice(1).filter((o) => o);
-    if (extra.length === 0) return;
+    // Before 14 a BatchNormalization with more than one output is in training mode (it normalises
+    // with the batch's statistics, as ONNX Runtime does); from 14 that is training_mode = 1 with
+    // outputs (Y, running_mean, running_var), and saved_mean/saved_var no longer exist.
+    const extra = node.outputs.slice(1);
+    if (!extra.some((o) => o)) return;
     const read = new Set(ctx.graph.nodes.flatMap((n) => n.inputs));
-    const used = extra.filter((o) => read.has(o) || ctx.graph.outputs.some((v) => v.name === o));
-    if (used.length) throw new Error(`upgradeOpset: ${where(node)}: its training outputs ${used.join(", ")} are used; BatchNormalization-14 only has them in training mode`);
-    node.outputs = [node.outputs[0]!];
-    note(ctx, node, "unused training outputs removed");
+    const saved = extra.slice(2).filter((o) => o && (read.has(o) || ctx.graph.outputs.some((v) => v.name === o)));
+    if (saved.length) throw new Error(`upgradeOpset: ${where(node)}: training-mode outputs ${saved.join(", ")} (saved mean/variance) do not exist from BatchNormalization-14`);
+    node.outputs = node.outputs.slice(0, 3);
+    while (node.outputs.length < 3) node.outputs.push("");
+    node.attributes.set("training_mode", { kind: "int", value: 1 });
+    note(ctx, node, "training-mode form (extra outputs) → training_mode=1 with (Y, running_mean, running_var)");
   },
   "RoiAlign@16": (node, ctx) => {
     // RoiAlign-16 changed the default coordinate mode to half_pixel; keep the old behaviour.

@@ -225,15 +225,22 @@ export class WasmFloatKernels implements FloatKernels {
       this.columns("im2col", xAt, colAt, g, grp * Cg, Cg);
       this.gemmAt(Mg, NP, K, wAt + grp * Mg * K, K, false, colAt, NP, false, yTAt + grp * Mg * NP, NP, false);
     }
-    // Yᵀ[m, n·P + p] → y[n, m, p], adding the bias.
+    // Yᵀ[m, n·P + p] → y[n, m, p]: block copies (memcpy), then the bias on the unshared result.
     const y = new Float32Array(s.y);
     const heap = this.heap;
     for (let m = 0; m < g.outChannels; m++) {
-      const b = bias ? bias[m]! : 0;
       for (let n = 0; n < g.batch; n++) {
         const src = yTAt + m * NP + n * P;
-        const dst = (n * g.outChannels + m) * P;
-        for (let p = 0; p < P; p++) y[dst + p] = heap[src + p]! + b;
+        y.set(heap.subarray(src, src + P), (n * g.outChannels + m) * P);
+      }
+    }
+    if (bias) {
+      for (let n = 0; n < g.batch; n++) {
+        for (let m = 0; m < g.outChannels; m++) {
+          const b = bias[m]!;
+          const base = (n * g.outChannels + m) * P;
+          for (let p = 0; p < P; p++) y[base + p]! += b;
+        }
       }
     }
     return y;
