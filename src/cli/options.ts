@@ -28,7 +28,15 @@ export function list(v: string, previous: string[] = []): string[] {
   return [...previous, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 }
 
+/** `name:d1,d2,...` → [name, dims]; repeatable. */
+export function inputShape(v: string, previous: Record<string, number[]> = {}): Record<string, number[]> {
+  const m = /^(.+):([0-9]+(?:[x,][0-9]+)*)$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`--input-shape must be name:d1,d2,... (e.g. x:1,3,224,224), got "${v}"`);
+  return { ...previous, [m[1]!]: m[2]!.split(/[x,]/).map(Number) };
+}
+
 export interface DataCliOptions {
+  inputShape?: Record<string, number[]>;
   samples?: number;
   batch?: number;
   size?: [number, number];
@@ -53,6 +61,7 @@ export function dataSourceOptions(o: DataCliOptions, label: string): DataSourceO
   if (o.samples !== undefined) options.samples = o.samples;
   if (o.batch !== undefined) options.batch = o.batch;
   if (o.seed !== undefined) options.seed = o.seed;
+  if (o.inputShape) options.random = { shapes: o.inputShape };
   return options;
 }
 
@@ -68,5 +77,6 @@ export function addDataOptions(cmd: Command): Command {
     .option("--std <list>", "per-channel std (image directories)", numberList)
     .option("--layout <NCHW|NHWC>", "image tensor layout")
     .option("--bgr", "channels in BGR order")
-    .option("--seed <n>", "seed for random data", (v) => Number(v));
+    .option("--seed <n>", "seed for random data", (v) => Number(v))
+    .option("--input-shape <name:dims>", "concrete shape for random data of an input with dynamic dims, e.g. x:1,3,224,224 (repeatable)", inputShape);
 }

@@ -77,7 +77,7 @@ export function registerQuantize(program: Command): void {
     const p = result.plan;
     log(`quantized ${p.quantizedNodes.length} nodes (${p.weights.size} weights, ${p.activations.size} activations) with ${result.calibration.method} over ${result.calibration.samples} samples in ${((performance.now() - start) / 1000).toFixed(1)} s`);
     // Shape arithmetic (Shape, Cast, integer Slice/Concat) is not float data: count it, don't list it.
-    const floatData = p.floatNodes.filter((f) => !/not float32|input is not quantized/.test(f.reason));
+    const floatData = p.floatNodes.filter((f) => !/not float32|input is not quantized|integer\/shape/.test(f.reason));
     const byOp = new Map<string, number>();
     for (const f of floatData) byOp.set(`${f.opType} (${f.reason})`, (byOp.get(`${f.opType} (${f.reason})`) ?? 0) + 1);
     if (byOp.size) log(`left in float: ${[...byOp].map(([k, v]) => `${v}× ${k}`).join("; ")}`);

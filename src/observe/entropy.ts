@@ -239,7 +239,18 @@ export class EntropyObserver extends HistogramObserver {
   }
 
   protected rangeFromHistogram(h: SymmetricHistogram): Range {
-    const t = Math.min(entropyThreshold(h.absoluteCounts(), h.binWidth, this.quantLevels, this.startBin), h.maxAbs);
+    const counts = h.absoluteCounts();
+    // The spike of exact zeros that ReLU outputs and padding produce would make every merge of
+    // bin 0 look costly, so the search would settle on the smallest candidate and clip hard.
+    // NVIDIA's pytorch-quantization flattens it the same way (calib/histogram.py,
+    // _compute_amax_entropy: bins[0] = bins[1]).
+    if (counts.length > 1) counts[0] = counts[1]!;
+    // Only zeros seen: nothing to clip.
+    if (counts.every((c) => c === 0)) return { min: h.min, max: h.max };
+    // Never-negative data quantized asymmetrically uses all 2^bits codes for [0, T] (the
+    // `unsigned` case of the same function): twice the levels of a signed |x| histogram.
+    const levels = !this.options.symmetric && h.min >= 0 ? 2 * this.quantLevels : this.quantLevels;
+    const t = Math.min(entropyThreshold(counts, h.binWidth, levels, Math.max(this.startBin, levels)), h.maxAbs);
     if (this.options.symmetric) return symmetricRange(t);
     return { min: Math.max(-t, h.min), max: Math.min(t, h.max) };
   }

@@ -144,7 +144,9 @@ export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan 
       continue;
     }
     if (!rule) {
-      plan.floatNodes.push({ name: node.name, opType: node.opType, reason: node.domain ? `custom domain ${node.domain}` : "no quantization rule for this op" });
+      const shapeMath = node.opType === "Shape" || node.inputs.every((i) => !i || !isFloatTensor(i));
+      const reason = shapeMath ? "integer/shape computation" : node.domain ? `custom domain ${node.domain}` : "no quantization rule for this op";
+      plan.floatNodes.push({ name: node.name, opType: node.opType, reason });
       continue;
     }
     const inputs = activationInputs(node, rule);

@@ -19,6 +19,9 @@
  *   variant): left shift by max(shift, 0), SaturatingRoundingDoublingHighMul by M0, then
  *   RoundingDivideByPOT by max(−shift, 0).
  *
+ * octet's own addition: quantizeMultiplierWithHeadroom / multiplyWithHeadroom, for inputs known
+ * to be small, which removes the double rounding of MultiplyByQuantizedMultiplier (see there).
+ *
  * JavaScript traps handled here: `1 << 31` is −2^31; `a * b` of two int32 needs up to 62 bits and
  * a double only holds 53, so products are split into 16-bit halves; `Math.round` rounds ties
  * toward +∞, which is not C's `round` (ties away from zero).

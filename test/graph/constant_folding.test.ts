@@ -167,3 +167,31 @@ test("ConstantOfShape, Expand, Where, Equal and Range fold to ORT's values", asy
   assert.deepEqual(model.graph.nodes.map((n) => n.opType), ["Mul"]);
   assert.deepEqual(numbersOf(model.graph.initializers.get("e")!), [0, 1, 1.5, 3, 0, 1, 1.5, 3]);
 });
+
+test("Split, Tile, Flatten, Squeeze, ReduceSum and Pow on constants fold to ORT's values", async () => {
+  const g = graphOf({
+    nodes: [
+      makeNode("Split", ["c", "sizes"], ["p", "q"], { axis: int(1) }),
+      makeNode("Tile", ["p", "reps"], ["t"]),
+      makeNode("Flatten", ["t"], ["f"], { axis: int(0) }),
+      makeNode("Squeeze", ["f", "axes0"], ["s"]),
+      makeNode("ReduceSum", ["q", "axes1"], ["rs"], { keepdims: int(0) }),
+      makeNode("Pow", ["rs", "two"], ["pw"]),
+      makeNode("Mul", ["x", "s"], ["y1"]),
+      makeNode("Add", ["x2", "pw"], ["y2"]),
+    ],
+    inputs: [floatInput("x", [12]), floatInput("x2", [2])],
+    outputs: [floatInput("y1", [12]), floatInput("y2", [2])],
+    initializers: new Map([
+      ["c", float32Tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4])], ["sizes", int64Tensor([1, 3])], ["reps", int64Tensor([2, 3])],
+      ["axes0", int64Tensor([0])], ["axes1", int64Tensor([1])], ["two", float32Tensor([2], [])],
+    ]),
+  });
+  const feeds = { x: randomFloats([12], rng(8)), x2: randomFloats([2], rng(9)) };
+  const { model, result } = await assertPassPreservesOutputs(modelOf(g, 13), feeds, (m) => foldConstants(m));
+  assert.equal(result.nodesFolded, 6);
+  assert.deepEqual(model.graph.nodes.map((n) => n.opType), ["Mul", "Add"]);
+  // p = [[1], [5]] tiled (2, 3) → 4×3, flattened: 1,1,1,5,5,5,1,1,1,5,5,5; q = [[2,3,4],[6,7,8]] row sums 9, 21, squared.
+  assert.deepEqual(numbersOf(model.graph.initializers.get("s")!), [1, 1, 1, 5, 5, 5, 1, 1, 1, 5, 5, 5]);
+  assert.deepEqual(numbersOf(model.graph.initializers.get("pw")!), [81, 441]);
+});

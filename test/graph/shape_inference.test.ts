@@ -6,7 +6,7 @@ import { int64Tensor } from "../../src/graph/constants.js";
 import { inferShapes, inferValueFacts } from "../../src/graph/shape_inference.js";
 import { encodeModel } from "../../src/onnx/encode.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import { floatInput, graphOf, int, ints, loadPpocr, modelOf, PPOCR, randomFloats, rng, str } from "./oracle.js";
+import { floatInput, graphOf, int, ints, loadPpocr, PPOCR, randomFloats, rng, str } from "./oracle.js";
 
 /** Shape of value `out` after inferring a one-node graph. */
 function shapeOf(node: Node, inputs: [string, Dim[]][], inits: [string, Tensor][] = [], opset = 13, out = node.outputs[0]!): Dim[] | undefined {

@@ -110,13 +110,28 @@ test("entropy observer: symmetric [−T, T]; asymmetric keeps ReLU's min 0", () 
   const sym = createObserver("entropy", { symmetric: true });
   sym.update(relu);
   const s = sym.range();
-  assert.equal(s.max, r.max); // same |x| histogram → same T
   assert.equal(s.min, -s.max);
 
-  // The observer is the pure function on the folded histogram, capped at max |x|.
+  // The observer is the pure function on the folded histogram with the zero spike flattened
+  // (bin 0 := bin 1), capped at max |x|: 128 levels when symmetric, 256 for never-negative data
+  // quantized asymmetrically (all codes of uint8 cover [0, T]).
   const h = asym.snapshot();
-  const t = entropyThreshold(h.absoluteCounts(), h.binWidth, 128, 128);
-  assert.equal(r.max, Math.min(t, h.maxAbs));
+  const counts = h.absoluteCounts();
+  counts[0] = counts[1]!;
+  assert.equal(r.max, Math.min(entropyThreshold(counts, h.binWidth, 256, 256), h.maxAbs));
+  assert.equal(s.max, Math.min(entropyThreshold(counts, h.binWidth, 128, 128), h.maxAbs));
+  // More levels cost less resolution per level: the unsigned threshold clips no harder.
+  assert.ok(r.max >= s.max, `unsigned ${r.max} vs signed ${s.max}`);
+});
+
+test("entropy observer: a ReLU zero spike does not drag the threshold to the first candidate", () => {
+  // Half the values exactly 0 (ReLU of a centred Gaussian), the rest N(0,1)+: without flattening
+  // bin 0, the first candidate (i = 128 bins ≈ R/16) wins; with it, T lands in the Gaussian's tail.
+  const relu = gaussian(200000, 3).map((v) => Math.max(0, v));
+  const o = createObserver("entropy");
+  o.update(relu);
+  const max = o.range().max;
+  assert.ok(max > 2.5, `threshold ${max} clips the ReLU output too hard`);
 });
 
 test("entropy observer: outliers in a later batch grow the histogram and get clipped", () => {

@@ -123,3 +123,28 @@ export function sqnrDb(ref: ArrayLike<number>, approx: ArrayLike<number>): numbe
   }
   return 10 * Math.log10(s / n);
 }
+
+/**
+ * `count` batches of smooth images [batch, channels, size, size]: 3×3 random grids bilinearly
+ * upsampled plus a little noise, so that neighbouring pixels correlate as in natural images.
+ */
+export function smoothBatches(count: number, batch: number, seed: number, channels = 3, size = 8): Feeds[] {
+  const r = rng(seed);
+  return Array.from({ length: count }, () => {
+    const data = new Float32Array(batch * channels * size * size);
+    for (let p = 0; p < batch * channels; p++) {
+      const grid = Array.from({ length: 9 }, () => r() * 2 - 1);
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const gy = (y / (size - 1)) * 2, gx = (x / (size - 1)) * 2;
+          const y0 = Math.min(1, Math.floor(gy)), x0 = Math.min(1, Math.floor(gx));
+          const fy = gy - y0, fx = gx - x0;
+          const at = (a: number, b: number) => grid[a * 3 + b]!;
+          const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+          data[p * size * size + y * size + x] = v + 0.05 * (r() * 2 - 1);
+        }
+      }
+    }
+    return { x: { dtype: "float32" as const, dims: [batch, channels, size, size], data } };
+  });
+}

@@ -101,9 +101,14 @@ export function absorbChannelAffine(graph: Graph, target: AffineTarget, scale: A
     throw new Error(`node ${node.name} (${node.opType}): affine map has ${scale.length} channels, the node has ${channels}`);
   }
   const readers = countReaders(graph);
-  const channelOf = channelOfWeight(target);
-  const w = numbersOf(weight).map((v, i) => v * scale[channelOf(i)]!);
-  setInput(graph, node, 1, tensorFromNumbers(weight.dtype, weight.dims, w), `${node.name}_weight_folded`, readers);
+  // A pure shift (Add/Sub) leaves the weights as they are.
+  if (Array.from(scale).some((s) => s !== 1)) {
+    const channelOf = channelOfWeight(target);
+    const src = weight.data as Float32Array | Float64Array;
+    const w = new Float64Array(src.length);
+    for (let i = 0; i < src.length; i++) w[i] = src[i]! * scale[channelOf(i)]!;
+    setInput(graph, node, 1, tensorFromNumbers(weight.dtype, weight.dims, w), `${node.name}_weight_folded`, readers);
+  }
 
   let bias: Tensor;
   if (node.opType === "Gemm") {

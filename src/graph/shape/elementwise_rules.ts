@@ -38,7 +38,7 @@ function arithmetic(op: (a: number, b: number) => number, symbolic?: (a: Dim, b:
 const compare: ShapeRule = (ctx) => [{ dtype: "bool", shape: broadcastShapes([ctx.inputs[0]?.shape, ctx.inputs[1]?.shape], where(ctx)) }];
 
 const variadic: ShapeRule = (ctx) => {
-  const present = ctx.inputs.filter((f, i) => ctx.node.inputs[i]);
+  const present = ctx.inputs.filter((_, i) => ctx.node.inputs[i]);
   return [{ dtype: present[0]?.dtype, shape: broadcastShapes(present.map((f) => f.shape), where(ctx)) }];
 };
 

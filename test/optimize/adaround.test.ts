@@ -1,0 +1,187 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { quantizeModel } from "../../src/api/quantize.js";
+import { createOrtNodeExecutor } from "../../src/calibrate/ort_node.js";
+import { Mulberry32 } from "../../src/data/prng.js";
+import { makeNode, type Model } from "../../src/graph/ir.js";
+import { adaround, layerGrams, weightMatrix } from "../../src/optimize/adaround.js";
+import {
+  adaroundLayer, initialV, nearestIntegers, rectifiedSigmoid, reconstructionLoss, relaxedLoss, type AdaRoundProblem,
+} from "../../src/optimize/adaround_core.js";
+import { linearLayer } from "../../src/optimize/linear_layer.js";
+import { applyWeightOverrides } from "../../src/optimize/weight_overrides.js";
+import { quantizePlannedWeights } from "../../src/optimize/planned_weights.js";
+import { planQuantization } from "../../src/plan/plan.js";
+import { presetByName } from "../../src/plan/preset.js";
+import { qparamsFromRanges } from "../../src/quant/qparams.js";
+import { modelOf, randomTensor, rng } from "../helpers/models.js";
+import { depthwiseNet, inputBatches, runOrt, sourceOf, sqnrDb } from "./nets.js";
+
+const createExecutor = (m: Model) => createOrtNodeExecutor(m);
+
+/** A grouped conv (2 groups, 4 → 6 channels, 3×3, pad 1, stride 2) as a one-node model. */
+function groupedConv(seed = 3): Model {
+  const r = rng(seed);
+  const ints = (v: number[]) => ({ kind: "ints" as const, value: v });
+  return modelOf({
+    name: "grouped",
+    nodes: [makeNode("Conv", ["x", "w", "b"], ["y"], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), strides: ints([2, 2]), group: { kind: "int", value: 2 } }, "conv")],
+    inputs: [{ name: "x", dtype: "float32", shape: ["N", 4, 7, 7] }],
+    outputs: [{ name: "y", dtype: "float32", shape: ["N", 6, 4, 4] }],
+    initializers: new Map([["w", randomTensor([6, 2, 3, 3], 0.5, r)], ["b", randomTensor([6], 0.1, r)]]),
+    valueInfo: new Map(),
+  });
+}
+
+/** A random problem on the grouped conv, 4-bit per-channel params from the weight's ranges. */
+function problemOf(model: Model, grams: Float64Array[]): AdaRoundProblem {
+  const layer = linearLayer(model.graph.nodes[0]!, model.graph);
+  const w = layer.weight.data as Float32Array;
+  const mins = new Float32Array(6), maxs = new Float32Array(6);
+  for (let i = 0; i < w.length; i++) {
+    const c = layer.outIndex[i]!;
+    mins[c] = Math.min(mins[c]!, w[i]!);
+    maxs[c] = Math.max(maxs[c]!, w[i]!);
+  }
+  return { weight: w, matrix: weightMatrix(layer), qparams: qparamsFromRanges(mins, maxs, { dtype: "int4", symmetric: true, narrow: true }, 0), grams };
+}
+
+test("reconstruction loss from the Gram matrices equals the mean squared conv output difference measured in onnxruntime", async () => {
+  const model = groupedConv();
+  const layer = linearLayer(model.graph.nodes[0]!, model.graph);
+  const data = inputBatches(2, 3, 21, [4, 7, 7]);
+  // maxRows above the row count (2·3·16 = 96): every row is used, so the loss is over exactly the data.
+  const { grams, rows } = await layerGrams(model, layer, sourceOf(data), createExecutor, 1000, new Mulberry32(1));
+  assert.equal(rows, 96);
+  const p = problemOf(model, grams);
+  const q = nearestIntegers(p);
+  const approx = Float32Array.from(q, (v, i) => v * p.qparams.scale[layer.outIndex[i]!]!);
+  const loss = reconstructionLoss(p, approx);
+  let sum = 0;
+  for (const feeds of data) {
+    const ref = (await runOrt(model, feeds)).y!;
+    const quantized = { ...model, graph: { ...model.graph, initializers: new Map([...model.graph.initializers, ["w", { dtype: "float32" as const, dims: [6, 2, 3, 3], data: approx }]]) } };
+    const out = (await runOrt(quantized, feeds)).y!;
+    for (let i = 0; i < ref.length; i++) sum += (out[i]! - ref[i]!) ** 2;
+  }
+  // Mean over output positions (rows) of the squared error summed over channels.
+  const measured = sum / rows;
+  assert.ok(Math.abs(loss - measured) <= 1e-4 * measured, `${loss} vs ${measured}`);
+});
+
+test("the hand-written gradient of the relaxed AdaRound loss matches central finite differences", () => {
+  const model = groupedConv(4);
+  const r = rng(9);
+  // A random positive semi-definite Gram per group (Σ of outer products).
+  const k = 18;
+  const grams = [0, 1].map(() => {
+    const G = new Float64Array(k * k);
+    for (let s = 0; s < 30; s++) {
+      const x = Array.from({ length: k }, () => r() * 2 - 1);
+      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) G[a * k + b]! += (x[a]! * x[b]!) / 30;
+    }
+    return G;
+  });
+  const p = problemOf(model, grams);
+  // V in the interior of the rectified sigmoid (|V| < 2.3), where the loss is smooth.
+  const v = Float64Array.from({ length: p.weight.length }, () => (r() * 2 - 1) * 2);
+  for (const [lambda, beta] of [[0, 20], [0.05, 3.5], [0.5, 2]] as const) {
+    const { gradient } = relaxedLoss(p, v, lambda, beta);
+    for (let i = 0; i < v.length; i += 7) {
+      const eps = 1e-5;
+      const plus = Float64Array.from(v), minus = Float64Array.from(v);
+      plus[i]! += eps;
+      minus[i]! -= eps;
+      const numeric = (relaxedLoss(p, plus, lambda, beta).loss - relaxedLoss(p, minus, lambda, beta).loss) / (2 * eps);
+      assert.ok(Math.abs(numeric - gradient[i]!) <= 1e-5 + 1e-4 * Math.abs(numeric), `λ ${lambda} β ${beta} V[${i}]: analytic ${gradient[i]} vs numeric ${numeric}`);
+    }
+  }
+});
+
+test("the rectified sigmoid: h(0) = 0.5, clipped to [0, 1], and V starts at the float weight", () => {
+  assert.equal(rectifiedSigmoid(0), 0.5);
+  assert.equal(rectifiedSigmoid(-10), 0);
+  assert.equal(rectifiedSigmoid(10), 1);
+  const p = problemOf(groupedConv(), [new Float64Array(18 * 18), new Float64Array(18 * 18)]);
+  const v = initialV(p);
+  for (let i = 0; i < v.length; i++) {
+    const s = p.qparams.scale[Math.floor(i / 18)]!;
+    const soft = (Math.floor(Math.fround(p.weight[i]! / s)) + rectifiedSigmoid(v[i]!)) * s;
+    assert.ok(Math.abs(soft - p.weight[i]!) < 1e-6, `element ${i}`);
+  }
+});
+
+test("on a 10-weight layer AdaRound finds a rounding as good as the best of all 1024 (brute force)", () => {
+  // One output channel of 10 weights, inputs strongly correlated (so nearest is far from optimal).
+  const r = rng(17);
+  const k = 10;
+  const weight = Float32Array.from({ length: k }, () => (r() * 2 - 1) * 0.7);
+  const rows = Array.from({ length: 64 }, () => {
+    const common = r() * 2 - 1;
+    return Array.from({ length: k }, () => common + 0.3 * (r() * 2 - 1));
+  });
+  const G = new Float64Array(k * k);
+  for (const x of rows) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) G[a * k + b]! += (x[a]! * x[b]!) / rows.length;
+  let absMax = 0;
+  for (const w of weight) absMax = Math.max(absMax, Math.abs(w));
+  const scale = Math.fround(absMax / 7);
+  const p: AdaRoundProblem = {
+    weight, grams: [G], qparams: { dtype: "int4", scale: Float32Array.of(scale), zeroPoint: Int32Array.of(0) },
+    matrix: { outChannels: 1, groups: 1, columns: k, flat: Int32Array.from({ length: k }, (_, i) => i), channelOf: () => 0 },
+  };
+  let best = Infinity;
+  for (let mask = 0; mask < 1 << k; mask++) {
+    const approx = Array.from(weight, (w, i) => Math.min(7, Math.max(-8, Math.floor(Math.fround(w / scale)) + ((mask >> i) & 1))) * scale);
+    best = Math.min(best, reconstructionLoss(p, approx));
+  }
+  const outcome = adaroundLayer(p, { iterations: 2000, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, learningRate: 0.01 });
+  assert.ok(outcome.lossNearest > 1.5 * best, `nearest ${outcome.lossNearest} vs best ${best}: the case must be non-trivial`);
+  assert.ok(outcome.lossAdaRound <= best * 1.05, `AdaRound ${outcome.lossAdaRound} vs best ${best}`);
+  assert.equal(outcome.undecided, 0);
+});
+
+test("W4A8 depthwise net: AdaRound weights in the QDQ model beat nearest rounding on held-out data", async () => {
+  const model = depthwiseNet({ seed: 8 });
+  const calib = inputBatches(4, 8, 31);
+  const held = inputBatches(1, 32, 32)[0]!;
+  const q = await quantizeModel(model, sourceOf(calib), { createExecutor, weightType: "int4" });
+  const { weights, report } = await adaround(q.prepared, q.plan, sourceOf(calib), { createExecutor, iterations: 300, seed: 1 });
+  assert.deepEqual(report.layers.map((l) => l.node), ["conv1", "dwconv", "pwconv", "fc"]);
+  for (const l of report.layers) assert.ok(l.lossAdaRound <= l.lossNearest, `${l.node}: ${l.lossAdaRound} > ${l.lossNearest}`);
+  assert.ok(report.layers.some((l) => l.changed > 0));
+  const improved = applyWeightOverrides(q.model, q.plan, weights);
+  const nearest = quantizePlannedWeights(q.prepared.graph, q.plan);
+  // Only integer values changed, each by at most one step from nearest.
+  for (const [name, w] of weights) {
+    const a = w.q.data as Int8Array, b = nearest.get(name)!.q.data as Int8Array;
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1);
+  }
+  const ref = (await runOrt(model, held)).logits!;
+  const sqnrNearest = sqnrDb(ref, (await runOrt(q.model, held)).logits!);
+  const sqnrAdaRound = sqnrDb(ref, (await runOrt(improved, held)).logits!);
+  assert.ok(sqnrAdaRound > sqnrNearest + 1, `AdaRound ${sqnrAdaRound.toFixed(2)} dB vs nearest ${sqnrNearest.toFixed(2)} dB`);
+});
+
+test("weight overrides with other params than the exporter's are refused", async () => {
+  const model = depthwiseNet();
+  const q = await quantizeModel(model, sourceOf(inputBatches(1, 4, 1)), { createExecutor });
+  const w = quantizePlannedWeights(q.prepared.graph, q.plan).get("w1")!;
+  const other = { ...w, qparams: { ...w.qparams, scale: w.qparams.scale.map((s) => s * 2) } };
+  assert.throws(() => applyWeightOverrides(q.model, q.plan, new Map([["w1", other]])), /differ from the exported ones/);
+  assert.throws(() => applyWeightOverrides(q.model, q.plan, new Map([["nope", w]])), /not a planned weight/);
+  assert.throws(() => applyWeightOverrides(q.model, presetPlan(model), new Map([["w1", w]])), /DequantizeLinear|not in the quantized model/);
+});
+
+function presetPlan(model: Model) {
+  // A plan naming the float model's node for w1 but applied to a model whose conv1 reads w1 directly.
+  return planQuantization(model.graph, { preset: presetByName("ort") });
+}
+
+test("bad AdaRound options are rejected", async () => {
+  const model = depthwiseNet();
+  const plan = presetPlan(model);
+  await assert.rejects(adaround(model, plan, sourceOf([]), { createExecutor, iterations: -1 }), /iterations must be a non-negative integer/);
+  await assert.rejects(adaround(model, plan, sourceOf([]), { createExecutor, maxRows: 0 }), /maxRows must be a positive integer/);
+  await assert.rejects(adaround(model, plan, sourceOf([]), { createExecutor, nodes: ["act1"] }), /act1 has no quantized weight/);
+  await assert.rejects(adaround(model, plan, sourceOf([]), { createExecutor }), /yielded no batch/);
+});
