@@ -15,7 +15,7 @@ import { planQuantization } from "../../src/plan/plan.js";
 import { presetByName } from "../../src/plan/preset.js";
 import { qparamsFromRanges } from "../../src/quant/qparams.js";
 import { modelOf, randomTensor, rng } from "../helpers/models.js";
-import { depthwiseNet, inputBatches, runOrt, sourceOf, sqnrDb } from "./nets.js";
+import { depthwiseNet, inputBatches, runOrt, smoothBatches, sourceOf, sqnrDb } from "./nets.js";
 
 const createExecutor = (m: Model) => createOrtNodeExecutor(m);
 
@@ -99,7 +99,7 @@ test("the hand-written gradient of the relaxed AdaRound loss matches central fin
 });
 
 test("the rectified sigmoid: h(0) = 0.5, clipped to [0, 1], and V starts at the float weight", () => {
-  assert.equal(rectifiedSigmoid(0), 0.5);
+  assert.ok(Math.abs(rectifiedSigmoid(0) - 0.5) < 1e-15);
   assert.equal(rectifiedSigmoid(-10), 0);
   assert.equal(rectifiedSigmoid(10), 1);
   const p = problemOf(groupedConv(), [new Float64Array(18 * 18), new Float64Array(18 * 18)]);
@@ -111,41 +111,41 @@ test("the rectified sigmoid: h(0) = 0.5, clipped to [0, 1], and V starts at the 
   }
 });
 
-test("on a 10-weight layer AdaRound finds a rounding as good as the best of all 1024 (brute force)", () => {
-  // One output channel of 10 weights, inputs strongly correlated (so nearest is far from optimal).
+test("with common-mode inputs AdaRound cancels the errors nearest rounding accumulates (checked against all 4096 roundings)", () => {
+  // 12 weights w_k = (n_k + f_k)·s with fractional parts f_k ∈ [0.2, 0.4): nearest rounds all down,
+  // so the errors add up, and the inputs share a common component (G ≈ a·11ᵀ + b·I with a ≫ b),
+  // which makes the output error ≈ a·(Σ δ)². Rounding about 30% of the weights up cancels the sum.
   const r = rng(17);
-  const k = 10;
-  const weight = Float32Array.from({ length: k }, () => (r() * 2 - 1) * 0.7);
-  const rows = Array.from({ length: 64 }, () => {
+  const k = 12;
+  const scale = Math.fround(0.1);
+  const weight = Float32Array.from({ length: k }, (_, i) => ((i % 5) - 2 + 0.2 + 0.2 * r()) * scale);
+  const rows = Array.from({ length: 256 }, () => {
     const common = r() * 2 - 1;
-    return Array.from({ length: k }, () => common + 0.3 * (r() * 2 - 1));
+    return Array.from({ length: k }, () => common + 0.05 * (r() * 2 - 1));
   });
   const G = new Float64Array(k * k);
   for (const x of rows) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) G[a * k + b]! += (x[a]! * x[b]!) / rows.length;
-  let absMax = 0;
-  for (const w of weight) absMax = Math.max(absMax, Math.abs(w));
-  const scale = Math.fround(absMax / 7);
   const p: AdaRoundProblem = {
     weight, grams: [G], qparams: { dtype: "int4", scale: Float32Array.of(scale), zeroPoint: Int32Array.of(0) },
     matrix: { outChannels: 1, groups: 1, columns: k, flat: Int32Array.from({ length: k }, (_, i) => i), channelOf: () => 0 },
   };
   let best = Infinity;
   for (let mask = 0; mask < 1 << k; mask++) {
-    const approx = Array.from(weight, (w, i) => Math.min(7, Math.max(-8, Math.floor(Math.fround(w / scale)) + ((mask >> i) & 1))) * scale);
+    const approx = Array.from(weight, (w, i) => (Math.floor(Math.fround(w / scale)) + ((mask >> i) & 1)) * scale);
     best = Math.min(best, reconstructionLoss(p, approx));
   }
-  const outcome = adaroundLayer(p, { iterations: 2000, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, learningRate: 0.01 });
-  assert.ok(outcome.lossNearest > 1.5 * best, `nearest ${outcome.lossNearest} vs best ${best}: the case must be non-trivial`);
-  assert.ok(outcome.lossAdaRound <= best * 1.05, `AdaRound ${outcome.lossAdaRound} vs best ${best}`);
+  const outcome = adaroundLayer(p);
+  assert.ok(outcome.lossNearest > 20 * best, `nearest ${outcome.lossNearest} vs best ${best}: the case must be non-trivial`);
+  assert.ok(outcome.lossAdaRound <= best * 1.5, `AdaRound ${outcome.lossAdaRound} vs best ${best}`);
   assert.equal(outcome.undecided, 0);
 });
 
-test("W4A8 depthwise net: AdaRound weights in the QDQ model beat nearest rounding on held-out data", async () => {
-  const model = depthwiseNet({ seed: 8 });
-  const calib = inputBatches(4, 8, 31);
-  const held = inputBatches(1, 32, 32)[0]!;
+test("W4A8 depthwise net on smooth images: AdaRound weights in the QDQ model beat nearest rounding on held-out data", async () => {
+  const model = depthwiseNet({ seed: 5 });
+  const calib = smoothBatches(16, 8, 31);
+  const held = smoothBatches(1, 64, 32)[0]!;
   const q = await quantizeModel(model, sourceOf(calib), { createExecutor, weightType: "int4" });
-  const { weights, report } = await adaround(q.prepared, q.plan, sourceOf(calib), { createExecutor, iterations: 300, seed: 1 });
+  const { weights, report } = await adaround(q.prepared, q.plan, sourceOf(calib), { createExecutor, seed: 1 });
   assert.deepEqual(report.layers.map((l) => l.node), ["conv1", "dwconv", "pwconv", "fc"]);
   for (const l of report.layers) assert.ok(l.lossAdaRound <= l.lossNearest, `${l.node}: ${l.lossAdaRound} > ${l.lossNearest}`);
   assert.ok(report.layers.some((l) => l.changed > 0));
@@ -159,7 +159,7 @@ test("W4A8 depthwise net: AdaRound weights in the QDQ model beat nearest roundin
   const ref = (await runOrt(model, held)).logits!;
   const sqnrNearest = sqnrDb(ref, (await runOrt(q.model, held)).logits!);
   const sqnrAdaRound = sqnrDb(ref, (await runOrt(improved, held)).logits!);
-  assert.ok(sqnrAdaRound > sqnrNearest + 1, `AdaRound ${sqnrAdaRound.toFixed(2)} dB vs nearest ${sqnrNearest.toFixed(2)} dB`);
+  assert.ok(sqnrAdaRound > sqnrNearest + 3, `AdaRound ${sqnrAdaRound.toFixed(2)} dB vs nearest ${sqnrNearest.toFixed(2)} dB`);
 });
 
 test("weight overrides with other params than the exporter's are refused", async () => {
@@ -169,11 +169,11 @@ test("weight overrides with other params than the exporter's are refused", async
   const other = { ...w, qparams: { ...w.qparams, scale: w.qparams.scale.map((s) => s * 2) } };
   assert.throws(() => applyWeightOverrides(q.model, q.plan, new Map([["w1", other]])), /differ from the exported ones/);
   assert.throws(() => applyWeightOverrides(q.model, q.plan, new Map([["nope", w]])), /not a planned weight/);
-  assert.throws(() => applyWeightOverrides(q.model, presetPlan(model), new Map([["w1", w]])), /DequantizeLinear|not in the quantized model/);
+  // The float model has no DequantizeLinear in front of the weight.
+  assert.throws(() => applyWeightOverrides(model, q.plan, new Map([["w1", w]])), /does not read it through a DequantizeLinear/);
 });
 
 function presetPlan(model: Model) {
-  // A plan naming the float model's node for w1 but applied to a model whose conv1 reads w1 directly.
   return planQuantization(model.graph, { preset: presetByName("ort") });
 }
 
