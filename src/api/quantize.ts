@@ -58,7 +58,9 @@ export function resolvePreset(options: Pick<QuantizeOptions, "preset" | "perChan
 export async function quantizeModel(model: Model, data: AsyncIterable<Feeds> | undefined, options: QuantizeOptions): Promise<QuantizeResult> {
   const preset = resolvePreset(options);
   const method = options.method ?? "minmax";
-  const needsOpset = preset.weight.perChannel ? 13 : 10;
+  // Per-channel DequantizeLinear needs opset 13; int4/uint4 QuantizeLinear/DequantizeLinear need 21.
+  const fourBit = [preset.weight.dtype, preset.activation.dtype].some((d) => d === "int4" || d === "uint4");
+  const needsOpset = fourBit ? 21 : preset.weight.perChannel ? 13 : 10;
   const { model: prepared, report } = prepareForQuantization(model, { minOpset: Math.max(needsOpset, onnxOpset(model)) });
   const plan = planQuantization(prepared.graph, { preset, exclude: options.exclude ?? [] });
 

@@ -140,3 +140,14 @@ test("a bias too large for int32 at the weight's scale widens that channel's wei
   const scale = g.initializers.get(dq.inputs[1]!)!.data as Float32Array;
   assert.ok(Math.abs(bias[1]! * scale[1]! - 0.5) < 1e-6);
 });
+
+test("calibration through onnxruntime-web (the browser executor) finds the same ranges as onnxruntime-node", async () => {
+  const { createOrtWebExecutor } = await import("../../src/calibrate/ort_web.js");
+  const calib = batches(2, 4, 21);
+  const web = await quantizeModel(smallCnn(), source(calib), { createExecutor: (m) => createOrtWebExecutor(m), method: "minmax" });
+  const native = await quantizeModel(smallCnn(), source(calib), { createExecutor, method: "minmax" });
+  for (const [name, p] of native.params) {
+    const q = web.params.get(name)!;
+    for (let i = 0; i < p.scale.length; i++) assert.ok(Math.abs(p.scale[i]! - q.scale[i]!) <= 1e-5 * p.scale[i]!, name);
+  }
+});
