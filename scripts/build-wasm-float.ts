@@ -1,5 +1,6 @@
-// Builds build/wasm/float.wasm from assembly/float/ (`npm run build:wasm`:
-// `node --import tsx scripts/build-wasm-float.ts`). The kernels also build themselves at first use.
+// Builds build/wasm/float.wasm and build/wasm/float-relaxed.wasm from assembly/float/
+// (`npm run build:wasm`: `node --import tsx scripts/build-wasm-float.ts`). The kernels also build
+// themselves at first use when an artefact is missing or older than its sources.
 import { buildFloatWasm } from "../src/kernels/float/build.js";
 
-console.log(`built ${buildFloatWasm(process.argv[2])}`);
+for (const variant of ["simd", "relaxed-simd"] as const) console.log(`built ${buildFloatWasm(variant)}`);

@@ -1,4 +1,4 @@
 // Entry point of the float kernel module (built by scripts/build-wasm-float.mjs).
 export { gemm, gemmScratchBytes } from "./gemm";
 export { im2col, col2im } from "./im2col";
-export { simdPeakLoop, simdPeakFlopsPerIteration } from "./peak";
+export { simdPeakLoop, simdPeakChunk, simdPeakFlopsPerIteration } from "./peak";

@@ -3,14 +3,21 @@
  * deterministic (results do not depend on the thread count: the kernels split work so that every
  * value is computed by the same operations), then saves a checkpoint and exports ONNX.
  *
- *   node --import tsx examples/mnist/train.ts [--epochs 5] [--threads 2] [--out /tmp/lenet]
+ *   node --import tsx examples/mnist/train.ts [--epochs 4] [--threads 2] [--out /tmp/lenet]
  *
  * Prints per epoch: mean training loss, test accuracy and seconds. Writes <out>.ckpt (octet
- * checkpoint, written atomically) and <out>.onnx (Conv/Relu/MaxPool/Flatten/Gemm, opset 13).
+ * checkpoint, written atomically) and <out>.onnx (Conv/Relu/MaxPool/Flatten/Gemm, opset 13), and
+ * checks the ONNX file in ONNX Runtime against octet's own forward pass.
+ *
+ * By default the GEMMs use relaxed SIMD (fused multiply-add), turning on V8's flag for it on
+ * Node 20; --no-relaxed-simd keeps to plain SIMD. The two give slightly different (each
+ * deterministic) results.
  */
+import v8 from "node:v8";
 import { Command } from "commander";
+import * as ort from "onnxruntime-node";
 import { loadMnist } from "../../src/data/mnist.js";
-import { WasmFloatKernels } from "../../src/kernels/float/wasm.js";
+import { relaxedSimdSupported, WasmFloatKernels } from "../../src/kernels/float/wasm.js";
 import { saveModel } from "../../src/onnx/files.js";
 import { useFloatKernels } from "../../src/train/backend.js";
 import { saveCheckpoint } from "../../src/train/checkpoint.js";
@@ -19,10 +26,11 @@ import { sequentialToModel } from "../../src/train/export-graph.js";
 import { Rng } from "../../src/train/init.js";
 import { lenetSpecs, Sequential } from "../../src/train/layers.js";
 import { Sgd } from "../../src/train/optimizers.js";
+import { constant } from "../../src/train/tape.js";
 import { cosineLr, withWarmup } from "../../src/train/schedule.js";
 
 const program = new Command()
-  .option("--epochs <n>", "epochs", "5")
+  .option("--epochs <n>", "epochs", "4")
   .option("--batch-size <n>", "mini-batch size", "64")
   .option("--lr <x>", "peak learning rate (SGD, cosine decay to 0)", "0.05")
   .option("--momentum <x>", "SGD momentum", "0.9")
@@ -31,16 +39,20 @@ const program = new Command()
   .option("--seed <n>", "seed of initial weights and shuffling", "1")
   .option("--threads <n>", "kernel threads", "2")
   .option("--train-limit <n>", "use only the first n training images (quick runs)")
+  .option("--no-relaxed-simd", "plain WebAssembly SIMD only (no fused multiply-add)")
   .option("--out <path>", "output path prefix for .ckpt and .onnx", "lenet-mnist")
   .parse();
 const o = program.opts<Record<string, string>>();
+const relaxed = (program.opts() as { relaxedSimd: boolean }).relaxedSimd;
+// Node 20 keeps relaxed SIMD behind a V8 flag; set it before any WebAssembly is compiled.
+if (relaxed && !relaxedSimdSupported()) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 const num = (name: string) => {
   const v = Number(o[name]);
   if (!Number.isFinite(v)) throw new Error(`--${name} must be a number, got ${o[name]}`);
   return v;
 };
 
-const kernels = new WasmFloatKernels({ threads: num("threads") });
+const kernels = new WasmFloatKernels({ threads: num("threads"), relaxedSimd: relaxed && relaxedSimdSupported() });
 useFloatKernels(kernels);
 
 const trainRaw = loadMnist("train");
@@ -78,4 +90,18 @@ const meta = { epochs, batchSize, seed, testAccuracy: accuracy, trainImages: tra
 saveCheckpoint(`${o.out}.ckpt`, model, meta);
 saveModel(sequentialToModel(model, { sampleDims: [1, 28, 28] }), `${o.out}.onnx`, { overwrite: true });
 console.log(`saved ${o.out}.ckpt and ${o.out}.onnx; test accuracy ${(100 * accuracy).toFixed(2)}% in ${meta.minutes.toFixed(1)} min`);
+
+// The exported model in ONNX Runtime against octet's forward pass on the first 100 test images.
+const checkCount = 100;
+const sample = test.images.slice(0, checkCount * 784);
+const ours = model.forward(constant(sample, [checkCount, 1, 28, 28]), { training: false }).data;
+const session = await ort.InferenceSession.create(`${o.out}.onnx`);
+const theirs = (await session.run({ input: new ort.Tensor("float32", sample, [checkCount, 1, 28, 28]) })).logits!.data as Float32Array;
+let maxDiff = 0;
+let maxLogit = 0;
+for (let i = 0; i < ours.length; i++) {
+  maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));
+  maxLogit = Math.max(maxLogit, Math.abs(ours[i]!));
+}
+console.log(`ONNX Runtime vs octet on ${checkCount} test images: max |Δlogit| ${maxDiff.toExponential(2)} (largest |logit| ${maxLogit.toFixed(1)})`);
 kernels.dispose();

@@ -65,7 +65,7 @@ export async function calibrateAllTensors(model: Model, data: AsyncIterable<Feed
   const activations = new Map<string, ActivationPlan>();
   const names = await probeFloatTensors(model, floatTensors(model), data, options.createExecutor);
   for (const name of names) activations.set(name, { name, format: options.format, source: { kind: "calibrated" }, constant: false });
-  const everything: QuantPlan = { activations, weights: new Map(), biases: new Map(), quantizedNodes: [], floatNodes: [], fusions: [] };
+  const everything: QuantPlan = { activations, weights: new Map(), biases: new Map(), quantizedNodes: [], floatNodes: [], fusions: [], scaleFolds: [] };
   const calibration = await calibrate(model, everything, data, {
     method: options.method,
     createExecutor: options.createExecutor,

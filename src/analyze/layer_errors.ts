@@ -57,6 +57,7 @@ export function unitPlan(model: Model, plan: QuantPlan, unit: QuantUnit): QuantP
     quantizedNodes: plan.quantizedNodes.filter((n) => names.has(n)),
     floatNodes: [],
     fusions: plan.fusions.filter((f) => names.has(f.producer)),
+    scaleFolds: plan.scaleFolds.filter((f) => names.has(f.node)),
   };
 }
 

@@ -18,6 +18,8 @@ export interface QuantizationSetup {
   preset: Preset;
   /** Calibrated range of every tensor any plan of this model may quantize (see calibrateAllTensors). */
   ranges: Map<string, Range>;
+  /** Nodes (names or op types) the user keeps in float; every plan of the setup keeps them so. */
+  exclude?: string[];
   /** Integer weights to use instead of round-to-nearest (AdaRound's). */
   weightOverrides?: Map<string, WeightOverride>;
 }
@@ -48,7 +50,7 @@ export function buildQdq(setup: QuantizationSetup, plan: QuantPlan = setup.plan,
 
 /** The QDQ model with the given nodes (names or op types) left in float, planned afresh. */
 export function buildWithExclusions(setup: QuantizationSetup, exclude: string[]): BuiltModel {
-  const plan = planQuantization(setup.model.graph, { preset: setup.preset, exclude });
+  const plan = planQuantization(setup.model.graph, { preset: setup.preset, exclude: [...(setup.exclude ?? []), ...exclude] });
   // Bias correction may have planned biases the fresh plan knows anyway (they are initializers now).
   return buildQdq(setup, plan);
 }

@@ -10,9 +10,15 @@ import { openDataSource, type DataSourceOptions } from "../data/source.js";
 import { tensorRtCache } from "../export/tensorrt_cache.js";
 import { loadModel, saveModel, writeFileAtomic } from "../onnx/files.js";
 import { calibratedTensors } from "../calibrate/calibrate.js";
+import type { Model } from "../graph/ir.js";
+import { quantizeWithOptimizations, type OptimizedQuantizeOptions, type OptimizedQuantizeResult } from "./optimized_quantize.js";
 import { quantizeModel, type QuantizeOptions, type QuantizeResult } from "./quantize.js";
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, "createExecutor" | "calibrations"> {
+  /** Weight-adjusting algorithms (optimize/): cross-layer equalization, bias correction, AdaRound. */
+  cle?: OptimizedQuantizeOptions["cle"];
+  biasCorrection?: boolean;
+  adaround?: OptimizedQuantizeOptions["adaround"];
   /** The `--calib` spec: "mnist", "random", a .npy/.npz or image directory. Optional with loadCalibration. */
   calib?: string;
   data?: DataSourceOptions;
@@ -26,7 +32,12 @@ export interface QuantizeFileOptions extends Omit<QuantizeOptions, "createExecut
   threads?: number;
 }
 
-export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeResult> {
+/** What quantizeFile returns, with or without the weight-adjusting algorithms. */
+export type QuantizeFileResult = Pick<QuantizeResult, "model" | "plan" | "params" | "calibration" | "warnings"> & {
+  optimizations?: OptimizedQuantizeResult["optimizations"];
+};
+
+export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeFileResult> {
   checkOutputPath(input, output, options.force ?? false, "output model");
   if (options.saveCalibration) checkOutputPath(input, options.saveCalibration, options.force ?? false, "calibration file");
   if (options.tensorRtCache) checkOutputPath(input, options.tensorRtCache, options.force ?? false, "TensorRT cache");
@@ -43,11 +54,15 @@ export async function quantizeFile(input: string, output: string, options: Quant
   });
   const data = options.calib ? await openDataSource(options.calib, model.graph.inputs, options.data ?? {}) : undefined;
   const threads = options.threads ?? 1;
-  const result = await quantizeModel(model, data, {
-    ...options,
-    calibrations,
-    createExecutor: (m) => createOrtNodeExecutor(m, { threads }),
-  });
+  const createExecutor = (m: Model) => createOrtNodeExecutor(m, { threads });
+  let result: QuantizeFileResult;
+  if (options.cle || options.biasCorrection || options.adaround) {
+    if (!data) throw new Error("--cle, --bias-correction and --adaround need calibration data (--calib)");
+    if (calibrations.length) throw new Error("--load-calib cannot be combined with --cle, --bias-correction or --adaround (they change the weights the calibration saw)");
+    result = await quantizeWithOptimizations(model, data, { ...options, createExecutor });
+  } else {
+    result = await quantizeModel(model, data, { ...options, calibrations, createExecutor });
+  }
   saveModel(result.model, output, { overwrite: options.force ?? false });
   if (options.saveCalibration) {
     writeFileAtomic(options.saveCalibration, JSON.stringify(calibrationToJson(result.calibration)), options.force ?? false);

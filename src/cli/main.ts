@@ -3,6 +3,7 @@
  * Every failure prints one line `octet: error: …` and exits with code 1.
  */
 import { Command, CommanderError } from "commander";
+import { registerAnalyze, registerReport } from "./analyze.js";
 import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
 import { registerQuantize } from "./quantize.js";
@@ -16,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
   registerQuantize(program);
   registerCompare(program);
   registerInspect(program);
+  registerAnalyze(program);
+  registerReport(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -21,6 +21,10 @@ interface QuantizeCliOptions extends DataCliOptions {
   force?: boolean;
   threads?: number;
   quiet?: boolean;
+  cle?: boolean;
+  biasCorrection?: boolean;
+  adaround?: boolean;
+  adaroundIterations?: number;
 }
 
 export function registerQuantize(program: Command): void {
@@ -42,6 +46,10 @@ export function registerQuantize(program: Command): void {
     .option("--load-calib <files>", "merge saved calibration states (comma-separated, repeatable)", list)
     .option("--trt-cache <file>", "write a TensorRT calibration cache (default beside the output for --preset tensorrt)")
     .option("--threads <n>", "onnxruntime intra-op threads for calibration", (v) => Number(v))
+    .option("--cle", "cross-layer equalization before calibration (Nagel et al. 2019)")
+    .option("--bias-correction", "empirical bias correction of quantized Conv/Gemm (Nagel et al. 2019)")
+    .option("--adaround", "learn weight rounding per layer (Nagel et al. 2020)")
+    .option("--adaround-iterations <n>", "AdaRound iterations per layer", (v) => Number(v))
     .option("-f, --force", "overwrite existing outputs")
     .option("-q, --quiet", "print only errors");
   addDataOptions(cmd).action(async (model: string, o: QuantizeCliOptions & { perTensor?: boolean }) => {
@@ -67,6 +75,9 @@ export function registerQuantize(program: Command): void {
       ...(trtCache ? { tensorRtCache: trtCache } : {}),
       ...(o.force ? { force: true } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
+      ...(o.cle ? { cle: true } : {}),
+      ...(o.biasCorrection ? { biasCorrection: true } : {}),
+      ...(o.adaround ? { adaround: o.adaroundIterations ? { iterations: o.adaroundIterations } : true } : {}),
       onBatch: (n) => {
         if (bar && n > bar.getTotal()) bar.setTotal(n);
         bar?.update(n);
@@ -74,6 +85,10 @@ export function registerQuantize(program: Command): void {
     });
     bar?.stop();
     for (const w of result.warnings) process.stderr.write(`octet: warning: ${w}\n`);
+    const opt = result.optimizations;
+    if (opt?.cle) log(`cross-layer equalization: ${JSON.stringify(summary(opt.cle))}`);
+    if (opt?.biasCorrection) log(`bias correction: ${JSON.stringify(summary(opt.biasCorrection))}`);
+    if (opt?.adaround) log(`AdaRound: ${JSON.stringify(summary(opt.adaround))}`);
     const p = result.plan;
     log(`quantized ${p.quantizedNodes.length} nodes (${p.weights.size} weights, ${p.activations.size} activations) with ${result.calibration.method} over ${result.calibration.samples} samples in ${((performance.now() - start) / 1000).toFixed(1)} s`);
     // Shape arithmetic (Shape, Cast, integer Slice/Concat) is not float data: count it, don't list it.
@@ -84,4 +99,9 @@ export function registerQuantize(program: Command): void {
     if (p.floatNodes.length > floatData.length) log(`${p.floatNodes.length - floatData.length} shape/integer or unquantized data-movement nodes left as they are`);
     log(`wrote ${o.output}${trtCache ? ` and ${trtCache}` : ""}`);
   });
+}
+
+/** The scalar fields of an optimization report (counts, totals), for one log line. */
+function summary(report: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(report).filter(([, v]) => typeof v !== "object"));
 }

@@ -7,8 +7,10 @@
  * the QDQ model with applyWeightOverrides (weight_overrides.ts) and into bias correction
  * (BiasCorrectionOptions.weights).
  *
- * The layer inputs are the float model's (the paper's basic formulation, ‖W x − W̃ x‖²); errors of
- * earlier quantized layers are not fed forward.
+ * By default the layer inputs are the float model's (the paper's basic formulation,
+ * ‖W x − W̃ x‖²). With `quantizedModel`, layers are fitted in order, each from the input it gets in
+ * the quantized model with the earlier layers' chosen weights (‖W x − W̃ x̂‖², the paper's
+ * asymmetric reconstruction), which also absorbs the activation quantization of that input.
  */
 import type { Feeds } from "../calibrate/executor.js";
 import { Mulberry32 } from "../data/prng.js";
@@ -17,6 +19,7 @@ import type { QuantPlan, WeightPlan } from "../plan/plan.js";
 import { dequantize, type QuantizedArray } from "../quant/quantize.js";
 import { arrayTypeOf, toFloat32, type DType, type Tensor } from "../tensor/tensor.js";
 import { adaroundLayer, checkHyperparameters, DEFAULT_ADAROUND, type AdaRoundHyperparameters, type WeightMatrix } from "./adaround_core.js";
+import { withExtraOutputs } from "../calibrate/expose.js";
 import { captureTensors, type CreateExecutor } from "./capture.js";
 import { layerInputValues, readRow, rowGeometry } from "./layer_rows.js";
 import { linearLayer, linearLayerProblem, type LinearLayer } from "./linear_layer.js";
@@ -32,6 +35,14 @@ export interface AdaRoundOptions extends Partial<AdaRoundHyperparameters> {
   nodes?: string[];
   /** Called after each layer. */
   onLayer?: (layer: LayerAdaRound, index: number, total: number) => void;
+  /**
+   * Asymmetric reconstruction: the quantized model with the weights chosen so far (round-to-
+   * nearest for the rest). Each layer is then fitted to the float output from the input it really
+   * gets in that model (read at its node's data input, which keeps its name in a QDQ export), so
+   * earlier layers' errors and its own input quantization are compensated. Without it, the float
+   * model's input is used (the paper's basic form).
+   */
+  quantizedModel?: (chosen: Map<string, QuantizedWeight>) => Model | Promise<Model>;
 }
 
 export interface LayerAdaRound {
@@ -103,9 +114,20 @@ export async function adaround(model: Model, plan: QuantPlan, data: AsyncIterabl
   for (const [index, { layer, weightPlan }] of todo.entries()) {
     const start = performance.now();
     const nearest = quantizePlannedWeight(graph, weightPlan);
-    const { grams, rows } = await layerGrams(model, layer, data, options.createExecutor, maxRows, random);
+    let quantized: QuantizedInput | undefined;
+    if (options.quantizedModel) {
+      const twin = await options.quantizedModel(weights);
+      const node = twin.graph.nodes.find((n) => n.name === layer.node.name);
+      if (!node) throw new Error(`AdaRound: the quantized model has no node ${layer.node.name}`);
+      quantized = { model: twin, input: node.inputs[0]! };
+    }
+    const stats = await layerGrams(model, layer, data, options.createExecutor, maxRows, random, quantized);
+    const rows = stats.rows;
     const matrix = weightMatrix(layer);
-    const outcome = adaroundLayer({ weight: toFloat32(layer.weight), matrix, qparams: nearest.qparams, grams }, hyper);
+    const outcome = adaroundLayer({
+      weight: toFloat32(layer.weight), matrix, qparams: nearest.qparams, grams: stats.grams,
+      ...(stats.cross ? { cross: stats.cross, floatGrams: stats.floatGrams! } : {}),
+    }, hyper);
     const q = integerTensor(nearest.q, outcome.q);
     weights.set(layer.weightName, { q, qparams: nearest.qparams, dequantized: dequantize(q.data as QuantizedArray, nearest.qparams, q.dims) });
     const report: LayerAdaRound = {
@@ -137,56 +159,98 @@ export function weightMatrix(layer: LinearLayer): WeightMatrix {
   return { outChannels: layer.outChannels, groups, columns, flat, channelOf: (m) => m };
 }
 
-/** Per group, mean x xᵀ over a uniform sample of at most maxRows input rows of the layer. */
+/** A quantized twin of the model and the name of the layer's input in it (asymmetric reconstruction). */
+export interface QuantizedInput {
+  model: Model;
+  input: string;
+}
+
+export interface LayerStatistics {
+  /** Per group E[x̂ x̂ᵀ] (x̂ = x without a quantized twin). */
+  grams: Float64Array[];
+  /** With a quantized twin: per group E[x̂ xᵀ] and E[x xᵀ]. */
+  cross?: Float64Array[];
+  floatGrams?: Float64Array[];
+  rows: number;
+}
+
+/**
+ * Per group, the second moments of a uniform sample of at most maxRows input rows of the layer:
+ * E[x xᵀ] of the float model's rows, or, with a quantized twin, E[x̂ x̂ᵀ], E[x̂ xᵀ] and E[x xᵀ]
+ * over the same rows of both models (both run on each batch).
+ */
 export async function layerGrams(
   model: Model, layer: LinearLayer, data: AsyncIterable<Feeds>, createExecutor: CreateExecutor, maxRows: number, random: Mulberry32,
-): Promise<{ grams: Float64Array[]; rows: number }> {
-  let reservoir: Float32Array | undefined;
+  quantized?: QuantizedInput,
+): Promise<LayerStatistics> {
+  let floatRows: Float32Array | undefined;
+  let quantRows: Float32Array | undefined;
   let width = 0;
   let seen = 0;
   const input = layer.node.inputs[0]!;
-  await captureTensors(model, [input], data, createExecutor, (tensors) => {
-    const t = tensors.get(input);
-    const x = layerInputValues(t, layer);
-    const g = rowGeometry(layer, t!.dims);
-    if (!reservoir) {
-      width = g.width;
-      reservoir = new Float32Array(maxRows * width);
-    } else if (g.width !== width) {
-      throw new Error(`${layer.node.name}: input rows changed width from ${width} to ${g.width} between batches`);
-    }
-    // Reservoir sampling (Vitter's algorithm R): every row seen so far is kept with equal probability.
-    for (let r = 0; r < g.rows; r++, seen++) {
-      const slot = seen < maxRows ? seen : random.integer(0, seen);
-      if (slot < maxRows) readRow(x, g, r, reservoir.subarray(slot * width, (slot + 1) * width));
-    }
-  });
+  const twin = quantized ? await createExecutor(withExtraOutputs(quantized.model, [quantized.input])) : undefined;
+  const quantInputIsGraphInput = quantized?.model.graph.inputs.some((i) => i.name === quantized.input) ?? false;
+  try {
+    await captureTensors(model, [input], data, createExecutor, async (tensors, feeds) => {
+      const t = tensors.get(input);
+      const x = layerInputValues(t, layer);
+      const g = rowGeometry(layer, t!.dims);
+      let xq: Float32Array | undefined;
+      if (twin) {
+        const tq = quantInputIsGraphInput ? feeds[quantized!.input] : (await twin.run(feeds)).get(quantized!.input);
+        xq = layerInputValues(tq, layer);
+        if (xq.length !== x.length) throw new Error(`${layer.node.name}: the quantized model's input has ${xq.length} values, the float one ${x.length}`);
+      }
+      if (!floatRows) {
+        width = g.width;
+        floatRows = new Float32Array(maxRows * width);
+        if (xq) quantRows = new Float32Array(maxRows * width);
+      } else if (g.width !== width) {
+        throw new Error(`${layer.node.name}: input rows changed width from ${width} to ${g.width} between batches`);
+      }
+      // Reservoir sampling (Vitter's algorithm R): every row seen so far is kept with equal probability.
+      for (let r = 0; r < g.rows; r++, seen++) {
+        const slot = seen < maxRows ? seen : random.integer(0, seen);
+        if (slot >= maxRows) continue;
+        readRow(x, g, r, floatRows.subarray(slot * width, (slot + 1) * width));
+        if (xq) readRow(xq, g, r, quantRows!.subarray(slot * width, (slot + 1) * width));
+      }
+    });
+  } finally {
+    await twin?.dispose();
+  }
   const rows = Math.min(seen, maxRows);
   const groups = layer.group;
   const k = width / groups;
-  const grams: Float64Array[] = [];
-  for (let gi = 0; gi < groups; gi++) {
-    const G = new Float64Array(k * k);
-    const off = gi * k;
-    for (let r = 0; r < rows; r++) {
-      const base = r * width + off;
-      for (let a = 0; a < k; a++) {
-        const xa = reservoir![base + a]!;
-        if (xa === 0) continue; // zeros (Relu outputs, padding) are common: skip their row of products
-        const ga = a * k;
-        for (let b = a; b < k; b++) G[ga + b]! += xa * reservoir![base + b]!;
-      }
+  const moments = (a: Float32Array, b: Float32Array) => {
+    const out: Float64Array[] = [];
+    for (let gi = 0; gi < groups; gi++) out.push(secondMoment(a, b, rows, width, gi * k, k, a === b));
+    return out;
+  };
+  if (!quantRows) return { grams: moments(floatRows!, floatRows!), rows };
+  return { grams: moments(quantRows, quantRows), cross: moments(quantRows, floatRows!), floatGrams: moments(floatRows!, floatRows!), rows };
+}
+
+/** M[a, b] = mean over rows of a_row[off + a] · b_row[off + b] (k × k); symmetric when a = b. */
+function secondMoment(a: Float32Array, b: Float32Array, rows: number, width: number, off: number, k: number, symmetric: boolean): Float64Array {
+  const M = new Float64Array(k * k);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width + off;
+    for (let i = 0; i < k; i++) {
+      const ai = a[base + i]!;
+      if (ai === 0) continue; // zeros (Relu outputs, padding) are common: skip their row of products
+      const mi = i * k;
+      for (let j = symmetric ? i : 0; j < k; j++) M[mi + j]! += ai * b[base + j]!;
     }
-    for (let a = 0; a < k; a++) {
-      for (let b = a; b < k; b++) {
-        const v = G[a * k + b]! / rows;
-        G[a * k + b] = v;
-        G[b * k + a] = v;
-      }
-    }
-    grams.push(G);
   }
-  return { grams, rows };
+  for (let i = 0; i < k; i++) {
+    for (let j = symmetric ? i : 0; j < k; j++) {
+      const v = M[i * k + j]! / rows;
+      M[i * k + j] = v;
+      if (symmetric) M[j * k + i] = v;
+    }
+  }
+  return M;
 }
 
 function integerTensor(like: Tensor, values: Int32Array): Tensor {

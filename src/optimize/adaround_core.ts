@@ -80,8 +80,20 @@ export interface AdaRoundProblem {
   weight: Float32Array;
   matrix: WeightMatrix;
   qparams: QParams;
-  /** Per group, the [columns × columns] Gram matrix of the input rows (mean of x xᵀ). */
+  /**
+   * Per group, the [columns × columns] Gram matrix E[x̂ x̂ᵀ] of the rows the quantized layer sees
+   * (x̂ = x, the float rows, unless `cross` is given).
+   */
   grams: Float64Array[];
+  /**
+   * Asymmetric reconstruction (Nagel et al. 2020, §4.2 "asymmetric reconstruction"): the quantized
+   * layer sees x̂ (its input in the quantized model, errors of earlier layers and its own input
+   * quantization included) while the target is the float W x. Then per output channel
+   *   E‖wᵀx − w̃ᵀx̂‖² = wᵀ E[x xᵀ] w − 2 w̃ᵀ E[x̂ xᵀ] w + w̃ᵀ E[x̂ x̂ᵀ] w̃,   gradient 2(E[x̂x̂ᵀ] w̃ − E[x̂xᵀ] w).
+   * `cross` holds E[x̂ xᵀ] and `floatGrams` E[x xᵀ] per group.
+   */
+  cross?: Float64Array[];
+  floatGrams?: Float64Array[];
 }
 
 /** Per weight element: ⌊W/s⌋, the scale, the zero point, and the integer range. */
@@ -140,30 +152,93 @@ function softWeight(grid: Grid, h: ArrayLike<number>, out: Float64Array, inside?
   }
 }
 
-/** tr(ΔW_g G_g ΔW_gᵀ) summed over groups, and optionally its gradient 2·ΔW_g·G_g (flat layout). */
+/** G·v for a row-major symmetric K×K matrix, four partial sums per row (shorter dependency chains). */
+function symmetricTimes(G: Float64Array, v: Float64Array, out: Float64Array, K: number): void {
+  for (let a = 0; a < K; a++) {
+    const row = a * K;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let b = 0;
+    for (; b + 3 < K; b += 4) {
+      s0 += G[row + b]! * v[b]!;
+      s1 += G[row + b + 1]! * v[b + 1]!;
+      s2 += G[row + b + 2]! * v[b + 2]!;
+      s3 += G[row + b + 3]! * v[b + 3]!;
+    }
+    for (; b < K; b++) s0 += G[row + b]! * v[b]!;
+    out[a] = s0 + s1 + s2 + s3;
+  }
+}
+
+/** Per output channel of an asymmetric problem: c = E[x̂ xᵀ] w and wᵀ E[x xᵀ] w (constant during the optimisation). */
+interface CrossTerms {
+  c: Float64Array;
+  constant: Float64Array;
+}
+
+const crossCache = new WeakMap<AdaRoundProblem, CrossTerms>();
+
+function crossTerms(p: AdaRoundProblem): CrossTerms {
+  const known = crossCache.get(p);
+  if (known) return known;
+  const { matrix, weight } = p;
+  if (!p.cross || !p.floatGrams) throw new Error("asymmetric AdaRound needs both cross and floatGrams");
+  const K = matrix.columns;
+  const perGroup = matrix.outChannels / matrix.groups;
+  const c = new Float64Array(matrix.outChannels * K);
+  const constant = new Float64Array(matrix.outChannels);
+  const w = new Float64Array(K), t = new Float64Array(K);
+  for (let m = 0; m < matrix.outChannels; m++) {
+    const g = Math.floor(m / perGroup);
+    for (let k = 0; k < K; k++) w[k] = weight[matrix.flat[m * K + k]!]!;
+    symmetricTimes(p.floatGrams[g]!, w, t, K);
+    let q = 0;
+    for (let k = 0; k < K; k++) q += w[k]! * t[k]!;
+    constant[m] = q;
+    // E[x̂ xᵀ] is not symmetric: c_a = Σ_b C[a, b] w_b.
+    const C = p.cross[g]!;
+    for (let a = 0; a < K; a++) {
+      let s = 0;
+      for (let b = 0; b < K; b++) s += C[a * K + b]! * w[b]!;
+      c[m * K + a] = s;
+    }
+  }
+  const terms = { c, constant };
+  crossCache.set(p, terms);
+  return terms;
+}
+
+/**
+ * The reconstruction error E‖W x − W̃ x̂‖² (mean over rows, summed over output channels) of
+ * the weights `approx`, and optionally its gradient with respect to them (flat layout).
+ * Symmetric case (x̂ = x): tr(ΔW_g G_g ΔW_gᵀ) with ΔW = W̃ − W, gradient 2·ΔW_g·G_g.
+ */
 export function reconstructionLoss(p: AdaRoundProblem, approx: ArrayLike<number>, gradient?: Float64Array): number {
   const { matrix, grams, weight } = p;
   const K = matrix.columns;
   const perGroup = matrix.outChannels / matrix.groups;
-  const delta = new Float64Array(K);
-  const dg = new Float64Array(K);
+  const asymmetric = p.cross !== undefined;
+  const terms = asymmetric ? crossTerms(p) : undefined;
+  const v = new Float64Array(K);
+  const gv = new Float64Array(K);
   let loss = 0;
   for (let m = 0; m < matrix.outChannels; m++) {
     const G = grams[Math.floor(m / perGroup)]!;
     const base = m * K;
     for (let k = 0; k < K; k++) {
       const i = matrix.flat[base + k]!;
-      delta[k] = approx[i]! - weight[i]!;
+      v[k] = asymmetric ? approx[i]! : approx[i]! - weight[i]!;
     }
-    // dg = G·δ (G is symmetric), loss += δᵀ G δ
-    for (let a = 0; a < K; a++) {
-      let s = 0;
-      const row = a * K;
-      for (let b = 0; b < K; b++) s += G[row + b]! * delta[b]!;
-      dg[a] = s;
-      loss += delta[a]! * s;
+    symmetricTimes(G, v, gv, K);
+    if (!asymmetric) {
+      for (let k = 0; k < K; k++) loss += v[k]! * gv[k]!;
+      if (gradient) for (let k = 0; k < K; k++) gradient[matrix.flat[base + k]!] = 2 * gv[k]!;
+    } else {
+      const c = terms!.c;
+      let l = terms!.constant[m]!;
+      for (let k = 0; k < K; k++) l += v[k]! * gv[k]! - 2 * v[k]! * c[base + k]!;
+      loss += l;
+      if (gradient) for (let k = 0; k < K; k++) gradient[matrix.flat[base + k]!] = 2 * (gv[k]! - c[base + k]!);
     }
-    if (gradient) for (let k = 0; k < K; k++) gradient[matrix.flat[base + k]!] = 2 * dg[k]!;
   }
   return loss;
 }

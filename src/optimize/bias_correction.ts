@@ -22,7 +22,7 @@
  * modelled (x is the float model's input to the layer).
  */
 import type { Feeds } from "../calibrate/executor.js";
-import { uniqueName, type Model } from "../graph/ir.js";
+import { cloneModel, uniqueName, type Model } from "../graph/ir.js";
 import type { QuantPlan } from "../plan/plan.js";
 import type { QParams } from "../quant/qparams.js";
 import { fakeQuantize } from "../quant/quantize.js";
@@ -30,7 +30,6 @@ import { toFloat32 } from "../tensor/tensor.js";
 import { captureTensors, type CreateExecutor } from "./capture.js";
 import { addRowSums, layerInputValues, rowGeometry } from "./layer_rows.js";
 import { linearLayer, linearLayerProblem, type LinearLayer } from "./linear_layer.js";
-import { editableCopy } from "./model_copy.js";
 import { quantizePlannedWeight, type QuantizedWeight } from "./planned_weights.js";
 
 export interface BiasCorrectionOptions {
@@ -121,7 +120,7 @@ export async function correctBiases(model: Model, plan: QuantPlan, data: AsyncIt
     });
   }
 
-  const out = editableCopy(model);
+  const out = cloneModel(model);
   const outPlan: QuantPlan = { ...plan, biases: new Map(plan.biases) };
   const layers: LayerBiasCorrection[] = [];
   for (const t of targets) {

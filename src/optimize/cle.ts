@@ -24,14 +24,13 @@
  * report says what changed, including the per-tensor int8 weight SQNR of every touched layer
  * before and after, which is what equalization is for.
  */
-import { makeNode, type Model } from "../graph/ir.js";
+import { cloneModel, makeNode, type Model } from "../graph/ir.js";
 import { fakeQuantize } from "../quant/quantize.js";
 import { qparamsFromRange } from "../quant/qparams.js";
 import { tensorRange } from "../quant/weights.js";
 import { toFloat32 } from "../tensor/tensor.js";
 import { findEqualizationPairs, type ClipPolicy, type EqualizationPair, type ObservedRange, type SkippedPair } from "./cle_pairs.js";
 import { linearLayer, type LinearLayer } from "./linear_layer.js";
-import { editableCopy } from "./model_copy.js";
 
 export interface EqualizeOptions {
   /** What to do with Clip(0, b) (Relu6) between layers; see cle_pairs.ts. Default "skip". */
@@ -96,7 +95,7 @@ export function equalizeCrossLayer(model: Model, options: EqualizeOptions = {}):
     pairs = pairs.filter((p) => only.has(p.first));
   }
 
-  const out = editableCopy(model);
+  const out = cloneModel(model);
   const graph = out.graph;
   // Replace the Clips the policy turned into Relu, keeping node and value names.
   const clipsReplaced = pairs.flatMap((p) => p.clipsToRelu);

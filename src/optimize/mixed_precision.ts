@@ -77,7 +77,8 @@ export async function searchMixedPrecision(search: MixedPrecisionSearch): Promis
   const position = new Map(ranking.map((u, i) => [u, i]));
   const sorted = (units: string[]) => [...units].sort((a, b) => position.get(a)! - position.get(b)!);
 
-  let metric = await evaluate([]);
+  const baseline = await evaluate([]);
+  let metric = baseline;
   let float: string[] = [];
   let met = metric >= threshold;
   record({ phase: "baseline", float: [], metric, meetsTarget: met, kept: true });
@@ -97,7 +98,7 @@ export async function searchMixedPrecision(search: MixedPrecisionSearch): Promis
   // Prune, least sensitive first.
   for (const unit of [...float].reverse()) {
     const trial = float.filter((u) => u !== unit);
-    const m = await evaluate(trial);
+    const m = trial.length === 0 ? baseline : await evaluate(trial); // the empty set is the baseline, known to fail
     const ok = m >= threshold;
     record({ phase: "prune", float: trial, unit, metric: m, meetsTarget: ok, kept: !ok });
     if (ok) {

@@ -22,7 +22,8 @@ async function* source(feeds: Feeds[]): AsyncGenerator<Feeds> {
 async function runOrt(model: Model | Uint8Array, feeds: Feeds, names?: string[]) {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
   const s = await ort.InferenceSession.create(bytes);
-  const out = await s.run({ x: new ort.Tensor("float32", feeds.x!.data as Float32Array, feeds.x!.dims) }, names);
+  const input = { x: new ort.Tensor("float32", feeds.x!.data as Float32Array, feeds.x!.dims) };
+  const out = names ? await s.run(input, names) : await s.run(input);
   await s.release();
   return out;
 }

@@ -98,6 +98,47 @@ test("the hand-written gradient of the relaxed AdaRound loss matches central fin
   }
 });
 
+test("asymmetric reconstruction: with x̂ = x it equals the symmetric loss; its gradient matches finite differences", () => {
+  const model = groupedConv(6);
+  const r = rng(10);
+  const k = 18;
+  const sample = () => Array.from({ length: k }, () => r() * 2 - 1);
+  const gramOf = (rows: number[][], other: number[][]) => {
+    const G = new Float64Array(k * k);
+    rows.forEach((x, i) => { for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) G[a * k + b]! += (x[a]! * other[i]![b]!) / rows.length; });
+    return G;
+  };
+  const xs = [0, 1].map(() => Array.from({ length: 40 }, sample));
+  const noisy = xs.map((rows) => rows.map((x) => x.map((v) => v + 0.1 * (r() * 2 - 1))));
+  const same = problemOf(model, xs.map((rows) => gramOf(rows, rows)));
+  const sameAsym = { ...same, cross: same.grams, floatGrams: same.grams };
+  const approx = Float32Array.from(nearestIntegers(same), (v, i) => v * same.qparams.scale[Math.floor(i / 18)]!);
+  const a = reconstructionLoss(same, approx), b = reconstructionLoss(sameAsym, approx);
+  assert.ok(Math.abs(a - b) <= 1e-9 * a, `${a} vs ${b}`);
+  // x̂ ≠ x: the loss is E‖wᵀx − w̃ᵀx̂‖² computed row by row.
+  const asym = { ...same, grams: noisy.map((rows) => gramOf(rows, rows)), cross: noisy.map((rows, g) => gramOf(rows, xs[g]!)), floatGrams: same.grams };
+  let direct = 0;
+  for (let m = 0; m < 6; m++) {
+    const g = Math.floor(m / 3);
+    for (let row = 0; row < 40; row++) {
+      let e = 0;
+      for (let c = 0; c < k; c++) e += same.weight[m * k + c]! * xs[g]![row]![c]! - approx[m * k + c]! * noisy[g]![row]![c]!;
+      direct += (e * e) / 40;
+    }
+  }
+  assert.ok(Math.abs(reconstructionLoss(asym, approx) - direct) <= 1e-9 * direct);
+  const v = Float64Array.from({ length: same.weight.length }, () => (r() * 2 - 1) * 2);
+  const { gradient } = relaxedLoss(asym, v, 0.05, 3);
+  for (let i = 0; i < v.length; i += 5) {
+    const eps = 1e-5;
+    const plus = Float64Array.from(v), minus = Float64Array.from(v);
+    plus[i]! += eps;
+    minus[i]! -= eps;
+    const numeric = (relaxedLoss(asym, plus, 0.05, 3).loss - relaxedLoss(asym, minus, 0.05, 3).loss) / (2 * eps);
+    assert.ok(Math.abs(numeric - gradient[i]!) <= 1e-5 + 1e-4 * Math.abs(numeric), `V[${i}]: ${gradient[i]} vs ${numeric}`);
+  }
+});
+
 test("the rectified sigmoid: h(0) = 0.5, clipped to [0, 1], and V starts at the float weight", () => {
   assert.ok(Math.abs(rectifiedSigmoid(0) - 0.5) < 1e-15);
   assert.equal(rectifiedSigmoid(-10), 0);

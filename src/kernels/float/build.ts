@@ -15,12 +15,24 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const floatWasmSourceDir = join(repoRoot, "assembly", "float");
-export const defaultFloatWasmPath = join(repoRoot, "build", "wasm", "float.wasm");
+/**
+ * Two builds of the same sources: plain WebAssembly SIMD (runs everywhere SIMD does), and one with
+ * relaxed SIMD enabled, whose GEMM uses f32x4.relaxed_madd (a fused multiply-add on x86 with FMA:
+ * half the instructions). Relaxed SIMD is on by default from V8 11.4 (Node 22); Node 20 needs
+ * --experimental-wasm-relaxed-simd. wasm.ts picks the relaxed build only when the runtime validates it.
+ */
+export type FloatWasmVariant = "simd" | "relaxed-simd";
+
+export function floatWasmPath(variant: FloatWasmVariant): string {
+  return join(repoRoot, "build", "wasm", variant === "simd" ? "float.wasm" : "float-relaxed.wasm");
+}
+
+export const defaultFloatWasmPath = floatWasmPath("simd");
 /** Maximum shared memory in 64 KiB pages (1 GiB): reserved address space, not committed. */
 export const floatWasmMaximumPages = 16384;
 export const floatWasmInitialPages = 32;
 
-export function buildFloatWasm(outFile: string = defaultFloatWasmPath): string {
+export function buildFloatWasm(variant: FloatWasmVariant = "simd", outFile: string = floatWasmPath(variant)): string {
   const require = createRequire(import.meta.url);
   let ascBin: string;
   try {
@@ -37,6 +49,7 @@ export function buildFloatWasm(outFile: string = defaultFloatWasmPath): string {
       "--outFile", tmp,
       "-O3", "--noAssert", "--runtime", "stub",
       "--enable", "simd", "--enable", "threads",
+      ...(variant === "relaxed-simd" ? ["--enable", "relaxed-simd"] : []),
       "--importMemory", "--sharedMemory",
       "--initialMemory", String(floatWasmInitialPages), "--maximumMemory", String(floatWasmMaximumPages),
     ], { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,5 +1,5 @@
 /**
- * Max pooling without the reference's per-window closures (pooling is memory-bound and runs in
+ * Max pooling without the reference's per-window closures or data-dependent branches (pooling is memory-bound and runs in
  * JavaScript; the tests hold it equal to maxPool2dForwardReference). Same contract: ties go to
  * the first tap in row-major window order, padding never wins.
  */
@@ -17,7 +17,6 @@ export function maxPool2dForward(x: Float32Array, g: Pool2dGeometry): { y: Float
       const y0 = oh * g.strideH - g.padTop;
       for (let ow = 0; ow < OW; ow++, o++) {
         const x0 = ow * g.strideW - g.padLeft;
-        let best = -Infinity;
         let at = -1;
         for (let ki = 0; ki < KH; ki++) {
           const iy = y0 + ki * g.dilationH;
@@ -26,11 +25,18 @@ export function maxPool2dForward(x: Float32Array, g: Pool2dGeometry): { y: Float
           for (let kj = 0; kj < KW; kj++) {
             const ix = x0 + kj * g.dilationW;
             if (ix < 0 || ix >= W) continue;
-            const v = x[row + ix]!;
-            if (v > best || at < 0) { best = v; at = row + ix; }
+            const c = row + ix;
+            if (at < 0) {
+              at = c;
+            } else {
+              // Branch-free select of the index (mask = −1 when the tap is strictly larger):
+              // comparisons of mixed data mispredict often, and ReLU outputs are full of ties.
+              const m = -+(x[c]! > x[at]!);
+              at = (c & m) | (at & ~m);
+            }
           }
         }
-        y[o] = best;
+        y[o] = at < 0 ? -Infinity : x[at]!;
         argmax[o] = at;
       }
     }

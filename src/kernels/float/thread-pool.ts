@@ -2,56 +2,81 @@
  * Runs calls of the float kernel module on several threads at once, synchronously.
  *
  * Each extra thread is a worker_threads Worker holding its own instance of the same module on the
- * same shared WebAssembly.Memory. A call is a list of jobs (kernel name + numeric arguments): the
- * first runs on the calling thread, the others are handed to workers through a shared control
- * block (Atomics.notify), and the caller blocks in Atomics.wait until all are done. Blocking keeps
- * the training code synchronous; Node allows Atomics.wait on the main thread.
+ * same shared WebAssembly.Memory. A job is one kernel call whose work divides into chunks along
+ * one range argument pair (columns or rows of a GEMM, images of an im2col): the caller posts the
+ * job in a shared control block, wakes the workers (Atomics.notify), and then every thread,
+ * the caller included, claims chunks one at a time from a shared counter until none are left;
+ * the caller blocks in Atomics.wait until every chunk is complete (Node allows Atomics.wait on the
+ * main thread, which keeps the training code synchronous).
+ *
+ * Claiming chunks dynamically, instead of handing each thread a fixed half, matters on a shared
+ * machine: a thread that the OS deschedules simply claims fewer chunks, and the caller never waits
+ * for a worker that has claimed nothing. Which thread computes a chunk does not change its values.
+ *
+ * Consistency: the job is written under a seqlock (SEQ odd while writing) and the claim word
+ * carries the job number in its high 16 bits, so a worker waking late with a stale job can never
+ * claim a chunk of the next one.
  */
 import { Worker } from "node:worker_threads";
 
-// Protocol constants, mirrored in worker.mjs.
-const SLOT_INTS = 8;
-const SLOT_ARGS = 32;
-const REQUEST = 0, DONE = 1, KERNEL = 2, ARG_COUNT = 3, READY = 4, FAILED = 5;
-/** How long to wait for a worker to start or to answer before declaring it dead. */
+// Control block layout (Int32 indices), mirrored in worker.mjs.
+const REQUEST = 0, SEQ = 1, CLAIM = 2, COMPLETED = 3, FAILED = 4, READY = 5, EXIT = 6;
+const KERNEL = 8, ARG_COUNT = 9, LO_ARG = 10, HI_ARG = 11, RANGE = 12, CHUNK = 13, SCRATCH_ARG = 14, CHUNKS = 15;
+const CONTROL_INTS = 16;
+const MAX_ARGS = 32;
+const MAX_CHUNKS = 0xffff;
+/** How long to wait for a worker to start, or for posted chunks to complete, before failing. */
 const TIMEOUT_MS = 60_000;
 
-export interface KernelJob {
+export interface ChunkedJob {
   kernel: string;
+  /** All arguments; those at loArg/hiArg (and scratchArg) are replaced per chunk (per thread). */
   args: number[];
+  /** Indices in `args` of the [lo, hi) range that chunks subdivide. */
+  loArg: number;
+  hiArg: number;
+  /** The range [0, range) to cover, in chunks of `chunk`. */
+  range: number;
+  chunk: number;
+  /** Index in `args` of the per-thread scratch pointer, or −1. */
+  scratchArg: number;
 }
+
+type KernelFn = (...args: number[]) => unknown;
 
 export class KernelThreadPool {
   private readonly workers: Worker[] = [];
-  private readonly control: Int32Array;
-  private readonly argBlock: Float64Array;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+  private readonly argBlock = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS));
   private readonly kernelIndex: Map<string, number>;
-  private requests = 0;
 
-  /** Starts `extraThreads` workers and waits (blocking) until each has instantiated the module. */
+  /**
+   * Starts `extraThreads` workers and waits (blocking) until each has instantiated the module.
+   * `scratchFor(t)` is thread t's scratch pointer (t = 0 is the calling thread).
+   */
   constructor(
     wasmBytes: Uint8Array,
     memory: WebAssembly.Memory,
-    private readonly local: Record<string, (...args: number[]) => unknown>,
+    private readonly local: Record<string, KernelFn>,
     kernelNames: string[],
     readonly extraThreads: number,
+    private readonly scratchFor: (thread: number) => number,
   ) {
     this.kernelIndex = new Map(kernelNames.map((k, i) => [k, i]));
-    this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT_INTS * Math.max(1, extraThreads)));
-    this.argBlock = new Float64Array(new SharedArrayBuffer(8 * SLOT_ARGS * Math.max(1, extraThreads)));
     for (let slot = 0; slot < extraThreads; slot++) {
       const worker = new Worker(new URL("./worker.mjs", import.meta.url), {
-        workerData: { wasmBytes, memory, control: this.control.buffer, argBlock: this.argBlock.buffer, slot, kernelNames },
+        workerData: { wasmBytes, memory, control: this.control.buffer, argBlock: this.argBlock.buffer, scratch: scratchFor(slot + 1), kernelNames },
       });
       worker.unref(); // an idle pool must not keep the process alive
       this.workers.push(worker);
     }
-    for (let slot = 0; slot < extraThreads; slot++) {
-      const status = Atomics.wait(this.control, slot * SLOT_INTS + READY, 0, TIMEOUT_MS);
-      if (status === "timed-out") {
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (let ready = Atomics.load(this.control, READY); ready < extraThreads; ready = Atomics.load(this.control, READY)) {
+      if (Date.now() > deadline) {
         this.dispose();
-        throw new Error(`float kernel worker ${slot} did not start within ${TIMEOUT_MS} ms`);
+        throw new Error(`only ${ready} of ${extraThreads} float kernel workers started within ${TIMEOUT_MS} ms`);
       }
+      Atomics.wait(this.control, READY, ready, 100);
     }
   }
 
@@ -59,51 +84,64 @@ export class KernelThreadPool {
     return this.extraThreads + 1;
   }
 
-  /** Runs jobs[0] here and jobs[1..] on workers; returns when all have finished. */
-  run(jobs: KernelJob[]): void {
-    if (jobs.length > this.threads) throw new Error(`${jobs.length} jobs for ${this.threads} threads`);
-    this.requests++;
-    for (let i = 1; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      const base = (i - 1) * SLOT_INTS;
-      const index = this.kernelIndex.get(job.kernel);
-      if (index === undefined) throw new Error(`unknown kernel ${job.kernel}`);
-      if (job.args.length > SLOT_ARGS) throw new Error(`kernel ${job.kernel}: more than ${SLOT_ARGS} arguments`);
-      this.argBlock.set(job.args, (i - 1) * SLOT_ARGS);
-      this.control[base + KERNEL] = index;
-      this.control[base + ARG_COUNT] = job.args.length;
-      Atomics.store(this.control, base + REQUEST, this.requests);
-      Atomics.notify(this.control, base + REQUEST);
+  /** Runs every chunk of `job` on the calling thread and the workers; returns when all are done. */
+  run(job: ChunkedJob): void {
+    const chunks = Math.ceil(job.range / job.chunk);
+    if (chunks > MAX_CHUNKS) throw new Error(`kernel ${job.kernel}: ${chunks} chunks, more than ${MAX_CHUNKS}`);
+    if (job.args.length > MAX_ARGS) throw new Error(`kernel ${job.kernel}: more than ${MAX_ARGS} arguments`);
+    const index = this.kernelIndex.get(job.kernel);
+    const fn = this.local[job.kernel];
+    if (index === undefined || !fn) throw new Error(`unknown kernel ${job.kernel}`);
+    const args = [...job.args];
+    if (job.scratchArg >= 0) args[job.scratchArg] = this.scratchFor(0);
+    if (chunks <= 1) {
+      args[job.loArg] = 0;
+      args[job.hiArg] = job.range;
+      fn(...args);
+      return;
     }
-    if (jobs.length > 0) {
-      const first = jobs[0]!;
-      const fn = this.local[first.kernel];
-      if (!fn) throw new Error(`unknown kernel ${first.kernel}`);
-      fn(...first.args);
+    const c = this.control;
+    // Post the job under the seqlock, then wake the workers.
+    const seq = Atomics.add(c, SEQ, 1) + 1; // odd: writing
+    c[KERNEL] = index;
+    c[ARG_COUNT] = job.args.length;
+    c[LO_ARG] = job.loArg;
+    c[HI_ARG] = job.hiArg;
+    c[RANGE] = job.range;
+    c[CHUNK] = job.chunk;
+    c[SCRATCH_ARG] = job.scratchArg;
+    c[CHUNKS] = chunks;
+    this.argBlock.set(job.args);
+    const jobId = ((seq + 1) >> 1) & 0x7fff;
+    Atomics.store(c, COMPLETED, 0);
+    Atomics.store(c, CLAIM, jobId << 16);
+    Atomics.add(c, SEQ, 1); // even: published
+    Atomics.add(c, REQUEST, 1);
+    Atomics.notify(c, REQUEST);
+    // Work alongside the workers.
+    for (;;) {
+      const word = Atomics.load(c, CLAIM);
+      const chunk = word & 0xffff;
+      if (chunk >= chunks) break;
+      if (Atomics.compareExchange(c, CLAIM, word, word + 1) !== word) continue;
+      args[job.loArg] = chunk * job.chunk;
+      args[job.hiArg] = Math.min(job.range, (chunk + 1) * job.chunk);
+      fn(...args);
+      Atomics.add(c, COMPLETED, 1);
     }
-    for (let i = 1; i < jobs.length; i++) {
-      const base = (i - 1) * SLOT_INTS;
-      for (;;) {
-        const done = Atomics.load(this.control, base + DONE);
-        if (done === this.requests) break;
-        if (Atomics.wait(this.control, base + DONE, done, TIMEOUT_MS) === "timed-out") {
-          throw new Error(`float kernel worker ${i - 1} did not finish ${jobs[i]!.kernel} within ${TIMEOUT_MS} ms`);
-        }
-      }
-      if (Atomics.exchange(this.control, base + FAILED, 0) !== 0) {
-        throw new Error(`float kernel ${jobs[i]!.kernel} failed on worker ${i - 1}`);
-      }
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (let done = Atomics.load(c, COMPLETED); done < chunks; done = Atomics.load(c, COMPLETED)) {
+      if (Date.now() > deadline) throw new Error(`float kernel ${job.kernel}: ${chunks - done} chunks not completed within ${TIMEOUT_MS} ms`);
+      Atomics.wait(c, COMPLETED, done, 1000);
     }
+    if (Atomics.exchange(c, FAILED, 0) !== 0) throw new Error(`float kernel ${job.kernel} failed on a worker thread`);
   }
 
   dispose(): void {
-    for (let slot = 0; slot < this.workers.length; slot++) {
-      const base = slot * SLOT_INTS;
-      this.control[base + KERNEL] = -1;
-      Atomics.add(this.control, base + REQUEST, 1);
-      Atomics.notify(this.control, base + REQUEST);
-      void this.workers[slot]!.terminate();
-    }
+    Atomics.store(this.control, EXIT, 1);
+    Atomics.add(this.control, REQUEST, 1);
+    Atomics.notify(this.control, REQUEST);
+    for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
 }

@@ -9,18 +9,20 @@
  *   weight gradient  dW[M, K]     = dYᵀ · colᵀ
  * Yᵀ holds channels outermost, so the output is transposed to NCHW (and dy back) in JavaScript.
  *
- * With threads > 1, GEMMs are split by output columns (or rows, whichever is larger) and
- * im2col/col2im by images. Each output element is computed by the same operations whatever the
+ * With threads > 1, GEMMs are divided into chunks of output columns (or rows, when C is narrow)
+ * and im2col/col2im into chunks of images, which the threads claim as they go (thread-pool.ts). Each output element is computed by the same operations whatever the
  * split, so results are bit-identical for any thread count.
  *
- * The artefact build/wasm/float.wasm is built from source at first use when missing or stale
- * (build.ts), or ahead of time with `node --import tsx scripts/build-wasm-float.ts`.
+ * The artefacts build/wasm/float.wasm and float-relaxed.wasm are built from source at first use
+ * when missing or stale (build.ts), or ahead of time with `node --import tsx scripts/build-wasm-float.ts`.
  */
 import { readFileSync } from "node:fs";
-import { buildFloatWasm, defaultFloatWasmPath, floatWasmInitialPages, floatWasmIsFresh, floatWasmMaximumPages } from "./build.js";
+import {
+  buildFloatWasm, floatWasmInitialPages, floatWasmIsFresh, floatWasmMaximumPages, floatWasmPath, type FloatWasmVariant,
+} from "./build.js";
 import type { Conv2dGeometry } from "./geometry.js";
 import { checkGemm, checkLength, convSizes, type ConvGradients, type FloatKernels } from "./kernels.js";
-import { KernelThreadPool, type KernelJob } from "./thread-pool.js";
+import { KernelThreadPool, type ChunkedJob } from "./thread-pool.js";
 
 interface FloatWasmExports {
   gemm(...args: number[]): void;
@@ -28,39 +30,64 @@ interface FloatWasmExports {
   im2col(...args: number[]): void;
   col2im(...args: number[]): void;
   simdPeakLoop(iterations: number, seed: number, scratch: number): number;
+  simdPeakChunk(from: number, to: number, scratch: number): number;
   simdPeakFlopsPerIteration(): number;
 }
 
-const KERNEL_NAMES = ["gemm", "im2col", "col2im"];
+const KERNEL_NAMES = ["gemm", "im2col", "col2im", "simdPeakChunk"];
 const PAGE = 65536;
 /** GEMMs smaller than this many multiply-adds run on one thread: waking a worker costs more. */
 const PARALLEL_GEMM_MIN_MACS = 1 << 18;
-/** Column splits are multiples of the micro-kernel width (assembly/float/gemm.ts NR). */
-const SPLIT_ALIGN = 8;
+/** Column chunks are multiples of the micro-kernel width, row chunks of its height (gemm.ts NR, MR). */
+const NR = 8;
+const MR = 4;
+/** Chunks per thread: enough for a descheduled thread's share to be picked up by the others. */
+const CHUNKS_PER_THREAD = 4;
 
 export interface WasmFloatKernelOptions {
   /** Threads computing each kernel call (1 = this thread only). Default 1. */
   threads?: number;
-  /** Path of the compiled module; default build/wasm/float.wasm (built if missing or stale). */
+  /**
+   * Use the relaxed-SIMD build (fused multiply-add GEMM). Default: when the runtime supports relaxed
+   * SIMD. Its results differ from the plain build's in the last bits (one rounding per term instead
+   * of two); each build is deterministic on its own.
+   */
+  relaxedSimd?: boolean;
+  /** Path of a compiled module to use instead of the build for the chosen variant. */
   wasmPath?: string;
 }
 
-let cachedBytes: Uint8Array<ArrayBuffer> | undefined;
+/** (module (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd)): validates iff supported. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0,
+  10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11,
+]);
 
-/** The compiled module's bytes, building it first when needed. */
-export function loadFloatWasmBytes(wasmPath: string = defaultFloatWasmPath): Uint8Array<ArrayBuffer> {
-  if (wasmPath === defaultFloatWasmPath) {
-    if (cachedBytes) return cachedBytes;
-    if (!floatWasmIsFresh(wasmPath)) buildFloatWasm(wasmPath);
-    cachedBytes = new Uint8Array(readFileSync(wasmPath));
-    return cachedBytes;
+/** Whether this runtime accepts WebAssembly relaxed SIMD (Node 22+, or Node 20 with the V8 flag). */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+const cachedBytes = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** The compiled module's bytes, building it first when missing or older than its sources. */
+export function loadFloatWasmBytes(variant: FloatWasmVariant = "simd", wasmPath?: string): Uint8Array<ArrayBuffer> {
+  if (wasmPath !== undefined) return new Uint8Array(readFileSync(wasmPath));
+  const path = floatWasmPath(variant);
+  let bytes = cachedBytes.get(path);
+  if (!bytes) {
+    if (!floatWasmIsFresh(path)) buildFloatWasm(variant, path);
+    bytes = new Uint8Array(readFileSync(path));
+    cachedBytes.set(path, bytes);
   }
-  return new Uint8Array(readFileSync(wasmPath));
+  return bytes;
 }
 
 export class WasmFloatKernels implements FloatKernels {
   readonly name: string;
   readonly threads: number;
+  /** True when the relaxed-SIMD (fused multiply-add) build is in use. */
+  readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
   private readonly exports: FloatWasmExports;
   private readonly pool: KernelThreadPool | null;
@@ -74,12 +101,17 @@ export class WasmFloatKernels implements FloatKernels {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw new Error(`threads must be an integer in [1, 64], got ${threads}`);
     }
-    const bytes = loadFloatWasmBytes(options.wasmPath);
+    const relaxed = options.relaxedSimd ?? relaxedSimdSupported();
+    if (relaxed && !relaxedSimdSupported()) {
+      throw new Error("relaxed SIMD was requested but this runtime does not support it (Node 20: run with --experimental-wasm-relaxed-simd)");
+    }
+    const bytes = loadFloatWasmBytes(relaxed ? "relaxed-simd" : "simd", options.wasmPath);
     this.memory = new WebAssembly.Memory({ initial: floatWasmInitialPages, maximum: floatWasmMaximumPages, shared: true });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as FloatWasmExports;
     this.threads = threads;
-    this.name = `wasm-simd×${threads}`;
+    this.relaxedSimd = relaxed;
+    this.name = `wasm-${relaxed ? "relaxed-simd" : "simd"}×${threads}`;
     this.scratchBytes = this.exports.gemmScratchBytes();
     // Layout: [0, 64) unused (no null pointers), then one GEMM scratch area per thread, then the
     // arena where each call places its operands (reset at the start of every call).
@@ -88,7 +120,7 @@ export class WasmFloatKernels implements FloatKernels {
     this.heap = new Float32Array(this.memory.buffer);
     this.ensureBytes(this.arenaBase);
     const local = this.exports as unknown as Record<string, (...args: number[]) => unknown>;
-    this.pool = threads > 1 ? new KernelThreadPool(bytes, this.memory, local, KERNEL_NAMES, threads - 1) : null;
+    this.pool = threads > 1 ? new KernelThreadPool(bytes, this.memory, local, KERNEL_NAMES, threads - 1, (t) => this.scratch(t)) : null;
   }
 
   /** Stops the worker threads. The instance must not be used afterwards. */
@@ -96,9 +128,13 @@ export class WasmFloatKernels implements FloatKernels {
     this.pool?.dispose();
   }
 
-  /** Runs `iterations` rounds of the f32x4 mul+add peak loop on this thread; returns flops done. */
+  /**
+   * Runs `iterations` rounds of the f32x4 mul+add peak loop (assembly/float/peak.ts), spread over
+   * all threads; returns the flops done. Flops over wall time is the SIMD peak of this many threads.
+   */
   simdPeak(iterations: number): number {
-    this.exports.simdPeakLoop(iterations, 1, this.scratch(0));
+    const chunk = Math.max(1, Math.ceil(iterations / (this.threads * 16)));
+    this.run({ kernel: "simdPeakChunk", args: [0, iterations, 0], loArg: 0, hiArg: 1, range: iterations, chunk, scratchArg: 2 });
     return iterations * this.exports.simdPeakFlopsPerIteration();
   }
 
@@ -134,42 +170,36 @@ export class WasmFloatKernels implements FloatKernels {
     return 64 + thread * this.scratchBytes;
   }
 
-  private run(jobs: KernelJob[]): void {
-    if (this.pool) this.pool.run(jobs);
-    else for (const j of jobs) (this.exports as unknown as Record<string, (...a: number[]) => void>)[j.kernel]!(...j.args);
+  private run(job: ChunkedJob): void {
+    if (this.pool) {
+      this.pool.run(job);
+      return;
+    }
+    const args = [...job.args];
+    args[job.loArg] = 0;
+    args[job.hiArg] = job.range;
+    if (job.scratchArg >= 0) args[job.scratchArg] = this.scratch(0);
+    (this.exports as unknown as Record<string, (...a: number[]) => void>)[job.kernel]!(...args);
   }
 
   // ---- GEMM ---------------------------------------------------------------------------------
 
-  /** GEMM on operands already in memory (float indices); splits the work across threads. */
+  /**
+   * GEMM on operands already in memory (float indices). With threads, the columns of C (or its
+   * rows, when C is narrow) are divided into chunks that the threads claim.
+   */
   private gemmAt(
     m: number, n: number, k: number, a: number, lda: number, transA: boolean,
     b: number, ldb: number, transB: boolean, c: number, ldc: number, accumulate: boolean,
   ): void {
-    const acc = accumulate ? 1 : 0;
-    const job = (mm: number, aAt: number, cAt: number, n0: number, n1: number, thread: number): KernelJob => ({
-      kernel: "gemm",
-      args: [mm, n, k, aAt * 4, lda, transA ? 1 : 0, b * 4, ldb, transB ? 1 : 0, cAt * 4, ldc, acc, n0, n1, this.scratch(thread)],
-    });
-    const threads = this.threads;
-    if (threads === 1 || m * n * k < PARALLEL_GEMM_MIN_MACS || (n < 2 * SPLIT_ALIGN && m < 2 * threads)) {
-      this.run([job(m, a, c, 0, n, 0)]);
-      return;
-    }
-    const jobs: KernelJob[] = [];
-    if (n >= m && n >= 2 * SPLIT_ALIGN) {
-      // Columns: each thread gets a multiple of SPLIT_ALIGN columns (the last one the rest).
-      const per = Math.ceil(n / threads / SPLIT_ALIGN) * SPLIT_ALIGN;
-      for (let t = 0, n0 = 0; t < threads && n0 < n; t++, n0 += per) jobs.push(job(m, a, c, n0, Math.min(n, n0 + per), t));
-    } else {
-      // Rows: op(A) rows and C rows are offset; the kernel sees a shorter matrix.
-      const per = Math.ceil(m / threads);
-      for (let t = 0, m0 = 0; t < threads && m0 < m; t++, m0 += per) {
-        const rows = Math.min(per, m - m0);
-        jobs.push(job(rows, a + (transA ? m0 : m0 * lda), c + m0 * ldc, 0, n, t));
-      }
-    }
-    this.run(jobs);
+    // gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, m0, m1, n0, n1, scratch)
+    const args = [m, n, k, a * 4, lda, transA ? 1 : 0, b * 4, ldb, transB ? 1 : 0, c * 4, ldc, accumulate ? 1 : 0, 0, m, 0, n, 0];
+    const parts = this.threads === 1 || m * n * k < PARALLEL_GEMM_MIN_MACS ? 1 : this.threads * CHUNKS_PER_THREAD;
+    const byColumns = n >= 2 * NR || n >= m;
+    const range = byColumns ? n : m;
+    const align = byColumns ? NR : MR;
+    const chunk = parts === 1 ? Math.max(1, range) : Math.max(align, Math.ceil(range / parts / align) * align);
+    this.run({ kernel: "gemm", args, loArg: byColumns ? 14 : 12, hiArg: byColumns ? 15 : 13, range, chunk, scratchArg: 16 });
   }
 
   gemm(
@@ -191,19 +221,16 @@ export class WasmFloatKernels implements FloatKernels {
 
   // ---- convolution --------------------------------------------------------------------------
 
-  /** im2col (or col2im) of channels [c0, c0 + cCount), split across threads by images. */
+  /** im2col (or col2im) of channels [c0, c0 + cCount); threads claim chunks of images. */
   private columns(kernel: "im2col" | "col2im", x: number, col: number, g: Conv2dGeometry, c0: number, cCount: number): void {
     const ldcol = g.batch * g.outHeight * g.outWidth;
-    const args = (n0: number, n1: number) => [
+    const args = [
       x * 4, g.inChannels, g.inHeight, g.inWidth, c0, cCount,
       g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW,
-      g.outHeight, g.outWidth, col * 4, ldcol, n0, n1,
+      g.outHeight, g.outWidth, col * 4, ldcol, 0, g.batch,
     ];
-    const parts = Math.min(this.threads, g.batch);
-    const per = Math.ceil(g.batch / parts);
-    const jobs: KernelJob[] = [];
-    for (let n0 = 0; n0 < g.batch; n0 += per) jobs.push({ kernel, args: args(n0, Math.min(g.batch, n0 + per)) });
-    this.run(jobs);
+    const chunk = Math.max(1, Math.ceil(g.batch / (this.threads * CHUNKS_PER_THREAD)));
+    this.run({ kernel, args, loArg: 18, hiArg: 19, range: g.batch, chunk, scratchArg: -1 });
   }
 
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry): Float32Array {

@@ -1,0 +1,104 @@
+// Depthwise 8-bit convolution (group = C_in = C_out) with the fused output stage, for
+// AssemblyScript. Per channel c of one image:
+//
+//   acc[oy, ox] = Σ_{ky, kx} (w[c, ky, kx] − z_w[c]) · (x[c, iy, ix] − z_x)      (padding: x − z_x = 0)
+//   iy = oy·SH − PT + ky·DH,  ix = ox·SW − PL + kx·DW
+//
+// equal bit for bit to the reference conv2d (src/kernels/reference/conv2d.ts) with group = C.
+//
+// The channel's plane is first written to scratch as i16 differences x − z_x with the padding as
+// zeros, split into SW "phase" planes by column (phase φ holds padded columns φ, φ + SW, …). Tap
+// (ky, kx) of outputs ox … ox + 7 then reads 8 consecutive i16 of phase (kx·DW) mod SW at column
+// ox + ⌊kx·DW / SW⌋: any stride or dilation becomes a contiguous load. Each tap multiplies the 8
+// values by the broadcast weight with i32x4.extmul_{low,high}_i16x8_s (products up to 255², exact
+// in i32) into two i32x4 accumulators. No boundary tests in the inner loop.
+
+import { requantize4, storeBytes8 } from "./output_stage";
+
+/** Scratch bytes the phase planes of one channel need. */
+export function depthwiseScratchBytes(h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, dw: i32): i32 {
+  const hp = h + pt + pb;
+  const wq = phaseWidth(w + pl + pr, sw, kw, dw);
+  return sw * hp * wq * 2 + 64;
+}
+
+// @ts-ignore: decorator
+@inline function phaseWidth(wp: i32, sw: i32, kw: i32, dw: i32): i32 {
+  // Room for a full 8-wide block past the last output plus the widest tap offset.
+  return (wp + sw - 1) / sw + 16 + ((kw - 1) * dw) / sw;
+}
+
+export function depthwiseConv(
+  x: usize, h: i32, w: i32, c0: i32, c1: i32, xZero: i32, xSigned: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+  weights: usize, bias: usize, multipliers: usize, shifts: usize, perChannel: i32,
+  outZero: i32, outMin: i32, outMax: i32, outSigned: i32, out: usize, scratch: usize,
+): void {
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const wq = phaseWidth(wp, sw, kw, dw);
+  const phaseBytes = hp * wq * 2;
+  const taps = kh * kw;
+  const xs = xSigned != 0;
+  const os = outSigned != 0;
+  const z16 = i16x8.splat(<i16>xZero);
+  for (let c = c0; c < c1; c++) {
+    // Phase planes of channel c: zero everywhere, then the image's values where they belong.
+    memory.fill(scratch, 0, <usize>(sw * phaseBytes));
+    const plane = x + <usize>(c * h * w);
+    for (let iy = 0; iy < h; iy++) {
+      const src = plane + <usize>(iy * w);
+      const row = pt + iy;
+      if (sw == 1) {
+        const dst = scratch + <usize>((row * wq + pl) * 2);
+        let ix = 0;
+        for (; ix + 8 <= w; ix += 8) {
+          const bytes = v128.load64_zero(src + <usize>ix);
+          const v = xs ? i16x8.extend_low_i8x16_s(bytes) : i16x8.extend_low_i8x16_u(bytes);
+          v128.store(dst + <usize>(ix * 2), i16x8.sub(v, z16));
+        }
+        for (; ix < w; ix++) {
+          const q = xs ? <i32>load<i8>(src + <usize>ix) : <i32>load<u8>(src + <usize>ix);
+          store<i16>(dst + <usize>(ix * 2), <i16>(q - xZero));
+        }
+      } else {
+        for (let ix = 0; ix < w; ix++) {
+          const col = pl + ix;
+          const phase = col % sw;
+          const q = xs ? <i32>load<i8>(src + <usize>ix) : <i32>load<u8>(src + <usize>ix);
+          store<i16>(scratch + <usize>(phase * phaseBytes + (row * wq + col / sw) * 2), <i16>(q - xZero));
+        }
+      }
+    }
+    const at = perChannel != 0 ? <usize>c << 2 : 0;
+    const bv = bias != 0 ? load<i32>(bias + (<usize>c << 2)) : 0;
+    const mv = load<i32>(multipliers + at);
+    const sv = load<i32>(shifts + at);
+    const wc = weights + <usize>(c * taps * 2);
+    const dstPlane = out + <usize>(c * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox += 8) {
+        let acc0 = i32x4.splat(0);
+        let acc1 = i32x4.splat(0);
+        for (let ky = 0; ky < kh; ky++) {
+          const row = oy * sh + ky * dh;
+          for (let kx = 0; kx < kw; kx++) {
+            const offset = kx * dw;
+            const phase = offset % sw;
+            const p = scratch + <usize>(phase * phaseBytes + (row * wq + ox + offset / sw) * 2);
+            const v = v128.load(p);
+            const wv = i16x8.splat(load<i16>(wc + <usize>((ky * kw + kx) * 2)));
+            acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(v, wv));
+            acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(v, wv));
+          }
+        }
+        storeBytes8(
+          dstPlane + <usize>(oy * ow + ox),
+          requantize4(acc0, bv, mv, sv, outMin, outMax, outZero),
+          requantize4(acc1, bv, mv, sv, outMin, outMax, outZero),
+          os, min(8, ow - ox),
+        );
+      }
+    }
+  }
+}

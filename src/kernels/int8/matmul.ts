@@ -1,0 +1,118 @@
+/**
+ * Quantized MatMul on the WebAssembly GEMM, equal bit for bit to the reference matMul
+ * (src/kernels/reference/matmul.ts) for the same plan.
+ *
+ * With constant weights B [K, N] (fully connected layers, Gemm), the GEMM computes the transposed
+ * product Yᵀ[N, M] = Bᵀ[N, K] · Aᵀ[K, M]: the weights are the packed "rows", so their per-column
+ * (per output feature) zero points and multipliers become per-row ones, as the kernel wants them;
+ * A is transposed into the arena and Yᵀ back into place.
+ *
+ * With two runtime operands (attention), each batch matrix of A is packed at run time and
+ * multiplied by B as it is: Y[M, N] = A[M, K] · B[K, N], per-tensor params.
+ */
+import { type Int8Tensor, type MatMulPlan, int8Data, matMulLayout, newInt8Tensor } from "../reference/index.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { KernelTask } from "./thread_pool.js";
+import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, splitColumns, stageMemory } from "./conv.js";
+import type { Int8Wasm } from "./wasm.js";
+
+function bytesOf(d: Int8Array | Uint8Array): Uint8Array {
+  return d instanceof Uint8Array ? d : new Uint8Array(d.buffer, d.byteOffset, d.length);
+}
+
+export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): (a: Tensor) => Int8Tensor {
+  const bData = int8Data(b, "matMul B");
+  if (b.dims.length !== 2) throw new Error(`linear: B must be [K, N], got [${b.dims.join(", ")}]`);
+  const [k, n] = b.dims as [number, number];
+  const zps = plan.bZeroPoints;
+  if (zps.length !== 1 && zps.length !== n) throw new Error(`linear: ${zps.length} zero points for ${n} columns`);
+  if (bias && bias.length !== n) throw new Error(`linear: bias has ${bias.length} values for ${n} columns`);
+  // Row m of the packed matrix is column m of B: element (m, j) at m + j·N.
+  const packed = packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
+  const stage = stageMemory(wasm, plan, bias);
+  const aSigned = plan.aDType === "int8" ? 1 : 0;
+  return (a: Tensor): Int8Tensor => {
+    if (a.dtype !== plan.aDType) throw new Error(`matMul: A is ${a.dtype} but the plan was prepared for ${plan.aDType}`);
+    const aData = int8Data(a, "matMul A");
+    const layout = matMulLayout(a.dims, b.dims);
+    const rows = aData.length / k;
+    const y = newInt8Tensor(plan.outputStage.outputDType, layout.outDims);
+    if (y.data.length === 0) return y;
+    wasm.beginCall();
+    try {
+      // Aᵀ [K, rows]
+      const at = wasm.arena(k * rows);
+      const src = bytesOf(aData);
+      const heap = wasm.u8;
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < k; j++) heap[at + j * rows + r] = src[r * k + j]!;
+      }
+      const outAt = wasm.arena(n * rows);
+      const parts = n * k * rows >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
+      const columns = splitColumns(rows, parts);
+      const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
+      wasm.run(columns.map(([c0, c1]): KernelTask => ({
+        kernel: "gemmRequantize",
+        args: [
+          n, k, packed, at, rows, plan.aZeroPoint, aSigned, c0, c1,
+          stage.bias, stage.multipliers, stage.shifts, stage.perRow, stage.zero, stage.min, stage.max, stage.signed,
+          outAt, rows, 0,
+        ],
+      })), panels);
+      // Yᵀ [N, rows] → Y [rows, N]
+      const dst = bytesOf(y.data);
+      const h = wasm.u8;
+      for (let j = 0; j < n; j++) {
+        const base = outAt + j * rows;
+        for (let r = 0; r < rows; r++) dst[r * n + j] = h[base + r]!;
+      }
+    } finally {
+      wasm.endCall();
+    }
+    return y;
+  };
+}
+
+export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): (a: Tensor, b: Tensor) => Int8Tensor {
+  if (plan.bZeroPoints.length !== 1 || plan.outputStage.multipliers.length !== 1) {
+    throw new Error("matMul of two runtime tensors needs per-tensor params for B");
+  }
+  const stage = stageMemory(wasm, plan, undefined);
+  const zpA = wasm.persistentInt32([plan.aZeroPoint]);
+  const aSigned = plan.aDType === "int8" ? 1 : 0;
+  return (a: Tensor, b: Tensor): Int8Tensor => {
+    if (a.dtype !== plan.aDType) throw new Error(`matMul: A is ${a.dtype} but the plan was prepared for ${plan.aDType}`);
+    const aData = int8Data(a, "matMul A");
+    const bData = int8Data(b, "matMul B");
+    const layout = matMulLayout(a.dims, b.dims);
+    const { m, k, n } = layout;
+    const y = newInt8Tensor(plan.outputStage.outputDType, layout.outDims);
+    if (y.data.length === 0) return y;
+    wasm.beginCall();
+    try {
+      const aAt = wasm.putBytes(aData);
+      const bAt = wasm.putBytes(bData);
+      const outAt = wasm.arena(y.data.length);
+      const packed = wasm.arena(wasm.exports.packedRowsBytes(m, k));
+      const parts = m * k * n >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
+      const columns = splitColumns(n, parts);
+      const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
+      const bSigned = b.dtype === "int8" ? 1 : 0;
+      for (let t = 0; t < layout.aBatchIndex.length; t++) {
+        wasm.exports.packRows(aAt + layout.aBatchIndex[t]! * m * k, m, k, k, 1, zpA, 0, aSigned, packed);
+        wasm.run(columns.map(([c0, c1]): KernelTask => ({
+          kernel: "gemmRequantize",
+          args: [
+            m, k, packed, bAt + layout.bBatchIndex[t]! * k * n, n, plan.bZeroPoints[0]!, bSigned, c0, c1,
+            0, stage.multipliers, stage.shifts, 0, stage.zero, stage.min, stage.max, stage.signed,
+            outAt + t * m * n, n, 0,
+          ],
+        })), panels);
+      }
+      bytesOf(y.data).set(wasm.u8.subarray(outAt, outAt + y.data.length));
+    } finally {
+      wasm.endCall();
+    }
+    return y;
+  };
+}

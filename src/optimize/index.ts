@@ -1,0 +1,21 @@
+/** optimize/: weight-side PTQ algorithms (CLE, bias correction, AdaRound) and the mixed-precision search. */
+export { equalizeCrossLayer, perTensorInt8Sqnr, worstChannelInt8Sqnr } from "./cle.js";
+export type { EqualizeOptions, EqualizationReport, EqualizeResult, LayerEqualization } from "./cle.js";
+export { findEqualizationPairs } from "./cle_pairs.js";
+export type { ClipPolicy, EqualizationPair, ObservedRange, PairSearchOptions, SkippedPair } from "./cle_pairs.js";
+export { correctBiases } from "./bias_correction.js";
+export type { BiasCorrectionOptions, BiasCorrectionReport, BiasCorrectionResult, LayerBiasCorrection } from "./bias_correction.js";
+export { adaround, layerGrams, weightMatrix } from "./adaround.js";
+export type { AdaRoundOptions, AdaRoundReport, AdaRoundResult, LayerAdaRound, QuantizedInput } from "./adaround.js";
+export { adaroundLayer, DEFAULT_ADAROUND, reconstructionLoss, relaxedLoss, rectifiedSigmoid } from "./adaround_core.js";
+export type { AdaRoundHyperparameters, AdaRoundOutcome, AdaRoundProblem, WeightMatrix } from "./adaround_core.js";
+export { applyWeightOverrides } from "./weight_overrides.js";
+export type { WeightOverride } from "./weight_overrides.js";
+export { quantizePlannedWeight, quantizePlannedWeights } from "./planned_weights.js";
+export type { QuantizedWeight } from "./planned_weights.js";
+export { searchMixedPrecision, targetThreshold } from "./mixed_precision.js";
+export type { MixedPrecisionDecision, MixedPrecisionSearch, MixedPrecisionStep, MixedPrecisionTarget } from "./mixed_precision.js";
+export { linearLayer, linearLayerProblem } from "./linear_layer.js";
+export type { LinearLayer } from "./linear_layer.js";
+export { captureTensors } from "./capture.js";
+export type { CreateExecutor } from "./capture.js";

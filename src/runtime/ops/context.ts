@@ -1,0 +1,80 @@
+/**
+ * What every op builder receives, and small helpers they share: per-tensor params as QParams,
+ * the requantization table from one set of params to another, and the step record.
+ */
+import type { Node } from "../../graph/ir.js";
+import type { QParams } from "../../quant/qparams.js";
+import {
+  type Int8DType, type Int8Tensor, isInt8DType, isIdentityRequantize, prepareRequantize, requantizeValue,
+} from "../../kernels/reference/index.js";
+import { type ByteTable, applyUnaryTable, newInt8Data, unaryByteTable } from "../../kernels/int8/tables.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { Int8Backend } from "../backend.js";
+import type { GraphView } from "../compile/graph_view.js";
+import { asQParams, nodeLabel, type TensorQuant } from "../compile/quant_nodes.js";
+import { NotInteger, type QuantizedOp } from "../compile/quantized_op.js";
+import type { Step } from "../program.js";
+
+export interface BuildContext {
+  view: GraphView;
+  backend: Int8Backend;
+  /** Record a compile-time warning (e.g. int32 overflow risk), naming the layer. */
+  warn(message: string): void;
+}
+
+export type OpBuilder = (op: QuantizedOp, ctx: BuildContext) => Step;
+
+/** 8-bit per-tensor QParams of a TensorQuant, or NotInteger. */
+export function perTensorQParams(q: TensorQuant, what: string): QParams {
+  if (q.dtype === "int32") throw new NotInteger(`${what} is int32, not 8-bit`);
+  if (q.scale.length !== 1) throw new NotInteger(`${what} has per-axis params (${q.scale.length} scales)`);
+  return { dtype: q.dtype, scale: q.scale, zeroPoint: q.zeroPoint };
+}
+
+/** 8-bit QParams (per-tensor or per-axis). */
+export function eightBitQParams(q: TensorQuant, what: string): QParams {
+  if (q.dtype === "int32") throw new NotInteger(`${what} is int32, not 8-bit`);
+  return asQParams(q);
+}
+
+export function int8DType(q: TensorQuant): Int8DType {
+  if (!isInt8DType(q.dtype)) throw new NotInteger(`expected int8/uint8 params, got ${q.dtype}`);
+  return q.dtype;
+}
+
+/** A requantization from `input` to `output` params as a byte table, or undefined when it is the identity. */
+export function requantizeTable(input: QParams, output: QParams): ByteTable | undefined {
+  const plan = prepareRequantize(input, output);
+  if (isIdentityRequantize(plan)) return undefined;
+  return unaryByteTable(plan.inputDType, (q) => requantizeValue(plan, q));
+}
+
+/** A tensor with new dims/dtype through a byte table (copy), or the same tensor when no table. */
+export function applyTable(table: ByteTable | undefined, x: Tensor, dtype: Int8DType): Tensor {
+  if (!table) return x.dtype === dtype ? x : { ...x, dtype };
+  const out = newInt8Data(dtype, x.data.length);
+  applyUnaryTable(table, x.data as Int8Tensor["data"], out);
+  return { dtype, dims: [...x.dims], data: out };
+}
+
+export function nodeNames(op: QuantizedOp): string[] {
+  return op.nodes.map((n) => n.name || n.opType);
+}
+
+export function layerName(op: QuantizedOp): string {
+  return op.node.name || op.node.outputs[0] || op.opType;
+}
+
+export function label(node: Node): string {
+  return nodeLabel(node);
+}
+
+/** The single output of an op, or NotInteger. */
+export function singleOutput(op: QuantizedOp) {
+  if (op.outputs.length !== 1) throw new NotInteger(`expected one output, got ${op.outputs.length}`);
+  return op.outputs[0]!;
+}
+
+export function integerStep(op: QuantizedOp, opType: string, inputs: string[], run: Step["run"]): Step {
+  return { nodes: nodeNames(op), opType, kind: "integer", inputs, outputs: op.outputs.map((o) => o.value), run };
+}

@@ -1,0 +1,98 @@
+/**
+ * A compiled model: a straight list of steps over named values, run in order. Each step reads
+ * tensors by value name and writes new ones; values are dropped after their last reader so that a
+ * run holds only the live activations.
+ *
+ * Steps come in three kinds, which is what the session report counts:
+ *   integer  — an integer kernel (8-bit in, 8-bit out, int32 inside; no floating point at run time)
+ *   float    — an op run in float32 between a DequantizeLinear and a QuantizeLinear (no integer
+ *              kernel for it, or its inputs are not quantized), or shape arithmetic on int64
+ *   boundary — QuantizeLinear / DequantizeLinear where float values enter or leave the integer part
+ */
+import type { Tensor } from "../tensor/tensor.js";
+
+export type StepKind = "integer" | "float" | "boundary";
+
+export interface Step {
+  /** The ONNX node names this step stands for (a fused group lists all of them). */
+  nodes: string[];
+  /** What the step computes, e.g. "Conv", "Add", "LookupTable(Add+Clip)", "QLinearConv". */
+  opType: string;
+  kind: StepKind;
+  /** Value names read (the empty string is an omitted optional input). */
+  inputs: string[];
+  outputs: string[];
+  run(inputs: (Tensor | undefined)[]): Tensor[];
+}
+
+export interface Program {
+  steps: Step[];
+  /** Graph inputs that must be fed. */
+  inputNames: string[];
+  outputNames: string[];
+  /** Constant values steps read by name (most constants are baked into steps at compile time). */
+  constants: Map<string, Tensor>;
+}
+
+/** The index of the last step reading each value; graph outputs live to the end. */
+function lastUses(program: Program): Map<string, number> {
+  const last = new Map<string, number>();
+  program.steps.forEach((s, i) => {
+    for (const v of s.inputs) if (v) last.set(v, i);
+  });
+  for (const o of program.outputNames) last.set(o, Infinity);
+  return last;
+}
+
+/** Wall time of one step of one run, for profiles. */
+export interface StepTiming {
+  step: number;
+  opType: string;
+  kind: StepKind;
+  ms: number;
+}
+
+/** Runs every step in order. Errors name the step's nodes. With `timings`, each step's time is appended. */
+export function runProgram(program: Program, feeds: Map<string, Tensor>, timings?: StepTiming[]): Map<string, Tensor> {
+  const values = new Map<string, Tensor>(program.constants);
+  for (const [k, v] of feeds) values.set(k, v);
+  const last = lastUsesCache.get(program) ?? lastUses(program);
+  lastUsesCache.set(program, last);
+  program.steps.forEach((step, index) => {
+    const inputs = step.inputs.map((name) => {
+      if (!name) return undefined;
+      const t = values.get(name);
+      if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${name}, which no earlier step produced`);
+      return t;
+    });
+    let outputs: Tensor[];
+    const start = timings ? performance.now() : 0;
+    try {
+      outputs = step.run(inputs);
+      if (timings) timings.push({ step: index, opType: step.opType, kind: step.kind, ms: performance.now() - start });
+    } catch (e) {
+      const err = e as Error;
+      throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
+    }
+    step.outputs.forEach((name, i) => {
+      if (name && outputs[i] !== undefined) values.set(name, outputs[i]!);
+    });
+    for (const name of step.inputs) {
+      if (name && last.get(name) === index && !program.constants.has(name)) values.delete(name);
+    }
+  });
+  const out = new Map<string, Tensor>();
+  for (const name of program.outputNames) {
+    const t = values.get(name);
+    if (t === undefined) throw new Error(`graph output ${name} was not produced`);
+    out.set(name, t);
+  }
+  return out;
+}
+
+const lastUsesCache = new WeakMap<Program, Map<string, number>>();
+
+export function describeStep(step: Step): string {
+  const names = step.nodes.length > 3 ? `${step.nodes.slice(0, 3).join(", ")}, …` : step.nodes.join(", ");
+  return `${step.opType} [${names}]`;
+}
