@@ -62,6 +62,11 @@ class MeteredKernels implements FloatKernels {
   conv2dForward(...args: Parameters<FloatKernels["conv2dForward"]>) {
     return this.meter(MeteredKernels.convFlops(args[3]), () => this.inner.conv2dForward(...args));
   }
+  // Memory-bound kernels pass through unmetered: "kernel GFLOP/s" is about the GEMM-based ones.
+  reluForward(...args: Parameters<FloatKernels["reluForward"]>) { return this.inner.reluForward(...args); }
+  reluBackward(...args: Parameters<FloatKernels["reluBackward"]>) { return this.inner.reluBackward(...args); }
+  maxPool2dForward(...args: Parameters<FloatKernels["maxPool2dForward"]>) { return this.inner.maxPool2dForward(...args); }
+  maxPool2dBackward(...args: Parameters<FloatKernels["maxPool2dBackward"]>) { return this.inner.maxPool2dBackward(...args); }
   conv2dBackward(...args: Parameters<FloatKernels["conv2dBackward"]>) {
     const want = args[4];
     const f = MeteredKernels.convFlops(args[3]) * ((want.input ? 1 : 0) + (want.weight ? 1 : 0));

@@ -55,11 +55,20 @@ export class Sgd implements Optimizer {
       if (!grad) return;
       const w = p.data;
       const v = this.velocity[k]!;
-      for (let i = 0; i < w.length; i++) {
-        const g = grad[i]! + wd * w[i]!;
-        const vi = mu * v[i]! + g;
-        v[i] = vi;
-        w[i]! -= lr * (nesterov ? g + mu * vi : vi);
+      // Two loops rather than a per-element test of `nesterov`.
+      if (nesterov) {
+        for (let i = 0; i < w.length; i++) {
+          const g = grad[i]! + wd * w[i]!;
+          const vi = mu * v[i]! + g;
+          v[i] = vi;
+          w[i]! -= lr * (g + mu * vi);
+        }
+      } else {
+        for (let i = 0; i < w.length; i++) {
+          const vi = mu * v[i]! + (grad[i]! + wd * w[i]!);
+          v[i] = vi;
+          w[i]! -= lr * vi;
+        }
       }
     });
   }

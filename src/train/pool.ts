@@ -1,17 +1,15 @@
 /** MaxPool, AveragePool and GlobalAveragePool (ONNX semantics, 2-D, ceil_mode 0) with gradients. */
 import { pool2dGeometry, type Window2dOptions } from "../kernels/float/geometry.js";
-import { maxPool2dForward } from "../kernels/float/pool.js";
-import {
-  avgPool2dBackwardReference, avgPool2dForwardReference, maxPool2dBackwardReference,
-} from "../kernels/float/reference.js";
+import { avgPool2dBackwardReference, avgPool2dForwardReference } from "../kernels/float/reference.js";
+import { floatKernels } from "./backend.js";
 import { opResult, type Var } from "./tape.js";
 
 /** The gradient flows to the (first) maximum of each window. */
 export function maxPool2d(x: Var, kernel: readonly number[], opts: Window2dOptions = {}): Var {
   const g = pool2dGeometry(x.dims, kernel, opts);
-  const { y, argmax } = maxPool2dForward(x.data, g);
+  const { y, argmax } = floatKernels().maxPool2dForward(x.data, g);
   return opResult(y, [g.batch, g.inChannels, g.outHeight, g.outWidth], [x], (dy) => {
-    x.accumulateGrad(maxPool2dBackwardReference(dy, argmax, x.size), true);
+    x.accumulateGrad(floatKernels().maxPool2dBackward(dy, argmax, g), true);
   });
 }
 

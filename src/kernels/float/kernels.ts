@@ -3,9 +3,10 @@
  * implementation. The fast implementation (wasm.ts, WebAssembly SIMD, optionally two threads)
  * must agree with the reference within float tolerance (test/kernels/float/).
  */
-import type { Conv2dGeometry } from "./geometry.js";
+import type { Conv2dGeometry, Pool2dGeometry } from "./geometry.js";
 import {
   conv2dBackwardDataReference, conv2dBackwardFilterReference, conv2dForwardReference, gemmReference,
+  maxPool2dBackwardReference, maxPool2dForwardReference, reluBackwardReference, reluForwardReference,
 } from "./reference.js";
 
 export interface ConvGradients {
@@ -28,6 +29,19 @@ export interface FloatKernels {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry): Float32Array;
   /** Gradients of a Conv with respect to its input and/or weight, given ∂L/∂y. */
   conv2dBackward(x: Float32Array, w: Float32Array, dy: Float32Array, g: Conv2dGeometry, want: { input: boolean; weight: boolean }): ConvGradients;
+  /** y = x > 0 ? x : 0 (NaN → 0). */
+  reluForward(x: Float32Array): Float32Array;
+  /** dx = x > 0 ? dy : 0. */
+  reluBackward(x: Float32Array, dy: Float32Array): Float32Array;
+  /** ONNX MaxPool over x [N, C, H, W]; argmax = input index of each window's first maximum. */
+  maxPool2dForward(x: Float32Array, g: Pool2dGeometry): { y: Float32Array; argmax: Int32Array };
+  /** dx[argmax[i]] += dy[i]. */
+  maxPool2dBackward(dy: Float32Array, argmax: Int32Array, g: Pool2dGeometry): Float32Array;
+}
+
+export function poolSizes(g: Pool2dGeometry): { x: number; y: number } {
+  const planes = g.batch * g.inChannels;
+  return { x: planes * g.inHeight * g.inWidth, y: planes * g.outHeight * g.outWidth };
 }
 
 /** Throws unless `array` holds exactly `expected` values: kernels index without bounds checks. */
@@ -86,5 +100,21 @@ export const referenceKernels: FloatKernels = {
       dx: want.input ? conv2dBackwardDataReference(dy, w, g) : null,
       dw: want.weight ? conv2dBackwardFilterReference(x, dy, g) : null,
     };
+  },
+  reluForward(x) {
+    return reluForwardReference(x);
+  },
+  reluBackward(x, dy) {
+    checkLength("relu output gradient", dy, x.length);
+    return reluBackwardReference(x, dy);
+  },
+  maxPool2dForward(x, g) {
+    checkLength("max pool input", x, poolSizes(g).x);
+    return maxPool2dForwardReference(x, g);
+  },
+  maxPool2dBackward(dy, argmax, g) {
+    const s = poolSizes(g);
+    if (dy.length !== s.y || argmax.length !== s.y) throw new Error(`max pool backward: ${dy.length} gradients and ${argmax.length} indices, expected ${s.y}`);
+    return maxPool2dBackwardReference(dy, argmax, s.x);
   },
 };

@@ -138,6 +138,20 @@ export function conv2dBackwardFilterReference(x: Float32Array, dy: Float32Array,
   return Float32Array.from(acc);
 }
 
+/** ReLU: y = x > 0 ? x : 0 (so NaN and −0 give +0). */
+export function reluForwardReference(x: Float32Array): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i]! > 0 ? x[i]! : 0;
+  return y;
+}
+
+/** ReLU gradient: dx = x > 0 ? dy : 0 (the derivative at 0 taken as 0, as PyTorch does). */
+export function reluBackwardReference(x: Float32Array, dy: Float32Array): Float32Array {
+  const dx = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) dx[i] = x[i]! > 0 ? dy[i]! : 0;
+  return dx;
+}
+
 /** Visits every pooling window: its output index and the input indices inside the image. */
 function forEachWindow(g: Pool2dGeometry, visit: (yIndex: number, xIndices: number[]) => void): void {
   const taps: number[] = [];

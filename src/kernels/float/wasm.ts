@@ -1,17 +1,20 @@
 /**
- * Float kernels on WebAssembly SIMD (assembly/float/, AssemblyScript): a blocked f32x4 GEMM and
- * convolution as im2col + GEMM (col2im for the input gradient), optionally split across threads.
+ * Float kernels on WebAssembly SIMD (assembly/float/, AssemblyScript): a blocked f32x4 GEMM,
+ * convolution as im2col + GEMM (col2im for the input gradient), ReLU and max pooling, optionally
+ * split across threads. Operands are copied into the module's shared memory for each call (an
+ * arena reset per call) and results copied out, so callers keep plain Float32Arrays.
  *
  * Convolution over a whole batch is one GEMM per group (after Chellapilla et al., "High
  * performance convolutional neural networks for document processing", 2006, and Caffe):
  *   forward          Yᵀ[M, N·P]   = W[M, K] · col[K, N·P]        (K = C/group·KH·KW, P = OH·OW)
  *   input gradient   dcol[K, N·P] = Wᵀ · dYᵀ[M, N·P],  dx = col2im(dcol)
  *   weight gradient  dW[M, K]     = dYᵀ · colᵀ
- * Yᵀ holds channels outermost, so the output is transposed to NCHW (and dy back) in JavaScript.
+ * Yᵀ holds channels outermost, so the output is reordered to NCHW (and dy back) by small kernels.
  *
- * With threads > 1, GEMMs are divided into chunks of output columns (or rows, when C is narrow)
- * and im2col/col2im into chunks of images, which the threads claim as they go (thread-pool.ts). Each output element is computed by the same operations whatever the
- * split, so results are bit-identical for any thread count.
+ * With threads > 1, GEMMs are divided into chunks of output columns (or rows, when C is narrow),
+ * the other kernels into chunks of images, planes or elements, which the threads claim as they go
+ * (thread-pool.ts). Each output element is computed by the same operations whatever the split, so
+ * results are bit-identical for any thread count.
  *
  * The artefacts build/wasm/float.wasm and float-relaxed.wasm are built from source at first use
  * when missing or stale (build.ts), or ahead of time with `node --import tsx scripts/build-wasm-float.ts`.
@@ -20,8 +23,8 @@ import { readFileSync } from "node:fs";
 import {
   buildFloatWasm, floatWasmInitialPages, floatWasmIsFresh, floatWasmMaximumPages, floatWasmPath, type FloatWasmVariant,
 } from "./build.js";
-import type { Conv2dGeometry } from "./geometry.js";
-import { checkGemm, checkLength, convSizes, type ConvGradients, type FloatKernels } from "./kernels.js";
+import type { Conv2dGeometry, Pool2dGeometry } from "./geometry.js";
+import { checkGemm, checkLength, convSizes, poolSizes, type ConvGradients, type FloatKernels } from "./kernels.js";
 import { KernelThreadPool, type ChunkedJob } from "./thread-pool.js";
 
 interface FloatWasmExports {
@@ -34,7 +37,12 @@ interface FloatWasmExports {
   simdPeakFlopsPerIteration(): number;
 }
 
-const KERNEL_NAMES = ["gemm", "im2col", "col2im", "simdPeakChunk"];
+const KERNEL_NAMES = [
+  "gemm", "im2col", "col2im", "simdPeakChunk", "reluForward", "reluBackward",
+  "maxPool2dForward", "maxPool2dBackward", "channelsToBatch", "batchToChannels",
+];
+/** Elementwise jobs are split in chunks of at least this many values (smaller ones cost more to hand out than to do). */
+const MIN_ELEMENTWISE_CHUNK = 1 << 15;
 const PAGE = 65536;
 /** GEMMs smaller than this many multiply-adds run on one thread: waking a worker costs more. */
 const PARALLEL_GEMM_MIN_MACS = 1 << 18;
@@ -166,6 +174,24 @@ export class WasmFloatKernels implements FloatKernels {
     return at;
   }
 
+  private putInt32(values: Int32Array): number {
+    const at = this.alloc(values.length);
+    new Int32Array(this.memory.buffer, at * 4, values.length).set(values);
+    return at;
+  }
+
+  private takeInt32(at: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, at * 4, length).slice();
+  }
+
+  /** Chunk size splitting `range` items of `itemSize` values each over the threads. */
+  private chunkOf(range: number, itemSize: number, align = 1): number {
+    if (this.threads === 1) return Math.max(1, range);
+    const minItems = Math.max(1, Math.ceil(MIN_ELEMENTWISE_CHUNK / Math.max(1, itemSize)));
+    const per = Math.max(minItems, Math.ceil(range / (this.threads * CHUNKS_PER_THREAD)));
+    return Math.ceil(per / align) * align;
+  }
+
   private scratch(thread: number): number {
     return 64 + thread * this.scratchBytes;
   }
@@ -252,24 +278,14 @@ export class WasmFloatKernels implements FloatKernels {
       this.columns("im2col", xAt, colAt, g, grp * Cg, Cg);
       this.gemmAt(Mg, NP, K, wAt + grp * Mg * K, K, false, colAt, NP, false, yTAt + grp * Mg * NP, NP, false);
     }
-    // Yᵀ[m, n·P + p] → y[n, m, p]: block copies (memcpy), then the bias on the unshared result.
-    const y = new Float32Array(s.y);
-    const heap = this.heap;
-    for (let m = 0; m < g.outChannels; m++) {
-      for (let n = 0; n < g.batch; n++) {
-        const src = yTAt + m * NP + n * P;
-        y.set(heap.subarray(src, src + P), (n * g.outChannels + m) * P);
-      }
-    }
-    if (bias) {
-      for (let n = 0; n < g.batch; n++) {
-        for (let m = 0; m < g.outChannels; m++) {
-          const b = bias[m]!;
-          const base = (n * g.outChannels + m) * P;
-          for (let p = 0; p < P; p++) y[base + p]! += b;
-        }
-      }
-    }
+    // Yᵀ[m, n·P + p] → y[n, m, p] + bias, split by images.
+    const biasAt = bias ? this.put(bias) : 0;
+    const yAt = this.alloc(s.y);
+    this.run({
+      kernel: "channelsToBatch", args: [yTAt * 4, yAt * 4, biasAt * 4, g.outChannels, g.batch, P, 0, g.batch],
+      loArg: 6, hiArg: 7, range: g.batch, chunk: this.chunkOf(g.batch, g.outChannels * P), scratchArg: -1,
+    });
+    const y = this.heap.slice(yAt, yAt + s.y);
     return y;
   }
 
@@ -284,14 +300,13 @@ export class WasmFloatKernels implements FloatKernels {
     const Mg = g.outChannels / g.group;
     const K = Cg * g.kernelHeight * g.kernelWidth;
     this.top = this.arenaBase;
-    // dy[n, m, p] → dYᵀ[m, n·P + p]
+    // dy[n, m, p] → dYᵀ[m, n·P + p], split by images.
+    const dyAt = this.put(dy);
     const dyTAt = this.alloc(g.outChannels * NP);
-    const heap0 = this.heap;
-    for (let n = 0; n < g.batch; n++) {
-      for (let m = 0; m < g.outChannels; m++) {
-        heap0.set(dy.subarray((n * g.outChannels + m) * P, (n * g.outChannels + m + 1) * P), dyTAt + m * NP + n * P);
-      }
-    }
+    this.run({
+      kernel: "batchToChannels", args: [dyAt * 4, dyTAt * 4, g.outChannels, g.batch, P, 0, g.batch],
+      loArg: 5, hiArg: 6, range: g.batch, chunk: this.chunkOf(g.batch, g.outChannels * P), scratchArg: -1,
+    });
     const colAt = this.alloc(K * NP);
     let dw: Float32Array | null = null;
     let dx: Float32Array | null = null;
@@ -315,5 +330,65 @@ export class WasmFloatKernels implements FloatKernels {
       dx = this.heap.slice(dxAt, dxAt + s.x);
     }
     return { dx, dw };
+  }
+
+  // ---- ReLU and max pooling -----------------------------------------------------------------
+
+  reluForward(x: Float32Array): Float32Array {
+    this.top = this.arenaBase;
+    const xAt = this.put(x);
+    const yAt = this.alloc(x.length);
+    this.run({ kernel: "reluForward", args: [xAt * 4, yAt * 4, 0, x.length], loArg: 2, hiArg: 3, range: x.length, chunk: this.chunkOf(x.length, 1, 4), scratchArg: -1 });
+    return this.heap.slice(yAt, yAt + x.length);
+  }
+
+  reluBackward(x: Float32Array, dy: Float32Array): Float32Array {
+    checkLength("relu output gradient", dy, x.length);
+    this.top = this.arenaBase;
+    const xAt = this.put(x);
+    const dyAt = this.put(dy);
+    const dxAt = this.alloc(x.length);
+    this.run({ kernel: "reluBackward", args: [xAt * 4, dyAt * 4, dxAt * 4, 0, x.length], loArg: 3, hiArg: 4, range: x.length, chunk: this.chunkOf(x.length, 1, 4), scratchArg: -1 });
+    return this.heap.slice(dxAt, dxAt + x.length);
+  }
+
+  maxPool2dForward(x: Float32Array, g: Pool2dGeometry): { y: Float32Array; argmax: Int32Array } {
+    const s = poolSizes(g);
+    checkLength("max pool input", x, s.x);
+    const planes = g.batch * g.inChannels;
+    this.top = this.arenaBase;
+    const xAt = this.put(x);
+    const yAt = this.alloc(s.y);
+    const argAt = this.alloc(s.y);
+    this.run({
+      kernel: "maxPool2dForward",
+      args: [xAt * 4, yAt * 4, argAt * 4, g.inHeight, g.inWidth, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth,
+        g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, 0, planes],
+      loArg: 15, hiArg: 16, range: planes, chunk: this.chunkOf(planes, g.inHeight * g.inWidth), scratchArg: -1,
+    });
+    // The kernel's indices count elements from the start of x, as the reference's do.
+    return { y: this.heap.slice(yAt, yAt + s.y), argmax: this.takeInt32(argAt, s.y) };
+  }
+
+  maxPool2dBackward(dy: Float32Array, argmax: Int32Array, g: Pool2dGeometry): Float32Array {
+    const s = poolSizes(g);
+    if (dy.length !== s.y || argmax.length !== s.y) throw new Error(`max pool backward: ${dy.length} gradients and ${argmax.length} indices, expected ${s.y}`);
+    const planes = g.batch * g.inChannels;
+    const planeIn = g.inHeight * g.inWidth;
+    const planeOut = g.outHeight * g.outWidth;
+    this.top = this.arenaBase;
+    const dyAt = this.put(dy);
+    const argAt = this.putInt32(argmax);
+    const dxAt = this.alloc(s.x);
+    const badAt = this.alloc(1);
+    this.heap[badAt] = 0;
+    this.run({
+      kernel: "maxPool2dBackward", args: [dyAt * 4, argAt * 4, dxAt * 4, planeIn, planeOut, badAt * 4, 0, planes],
+      loArg: 6, hiArg: 7, range: planes, chunk: this.chunkOf(planes, planeIn), scratchArg: -1,
+    });
+    if (new Int32Array(this.memory.buffer, badAt * 4, 1)[0] !== 0) {
+      throw new Error("max pool backward: an argmax index lies outside its window's plane");
+    }
+    return this.heap.slice(dxAt, dxAt + s.x);
   }
 }
