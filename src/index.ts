@@ -7,3 +7,4 @@ export { loadMnist, mnistFeeds } from "./data/mnist.js";
 export { readNpy, writeNpy, parseNpy, encodeNpy } from "./data/npy.js";
 export { quantizeFile, type QuantizeFileOptions } from "./api/node.js";
 export { compareModels, type Comparison } from "./api/compare.js";
+export { createIntegerSession, formatReport } from "./runtime/index.js";

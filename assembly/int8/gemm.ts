@@ -32,9 +32,9 @@ export function packedRowsBytes(rows: i32, k: i32): i32 {
   return ((rows + MR - 1) / MR) * ((k + 1) >> 1) * MR * 4;
 }
 
-/** Bytes of scratch one gemm call needs for its B panel. */
+/** Bytes of scratch one gemm call needs for its B panel (and 16 for a gather). */
 export function panelBytes(k: i32): i32 {
-  return ((k + 1) >> 1) * NR * 4;
+  return ((k + 1) >> 1) * NR * 4 + 16;
 }
 
 // @ts-ignore: decorator
@@ -105,8 +105,137 @@ export function packRows(
 }
 
 /**
+ * Implicit im2col: the 8 bytes of im2col row (c, ky, kx) for output columns j0 … j0 + 7 (in the
+ * low half of a v128), read straight from the channel plane x[c] [H][W], so that no im2col matrix
+ * is ever written. The fast case — the 8 outputs on one output row, stride 1 or 2, every tap
+ * inside the image — is one vector load; anything else is gathered value by value, with the zero
+ * point for padding (the reference's im2col, src/kernels/reference/conv2d_gemm.ts).
+ */
+// @ts-ignore: decorator
+@inline function im2colRow8(
+  plane: usize, h: i32, w: i32, sh: i32, sw: i32, ow: i32, rowOffset: i32, colOffset: i32,
+  width: i32, oy0: i32, ox0: i32, sameRow: bool, zero: i32, tmp: usize,
+): v128 {
+  // rowOffset = ky·DH − PT and colOffset = kx·DW − PL: the tap's offset from the output's origin.
+  if (sameRow && width == 8) {
+    const iy = oy0 * sh + rowOffset;
+    const ix0 = ox0 * sw + colOffset;
+    if (iy >= 0 && iy < h && ix0 >= 0) {
+      const row = plane + <usize>(iy * w + ix0);
+      if (sw == 1 && ix0 + 8 <= w) return v128.load64_zero(row);
+      if (sw == 2 && ix0 + 16 <= w) {
+        const v = v128.load(row);
+        return i8x16.shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+      }
+    }
+  }
+  let oy = oy0;
+  let ox = ox0;
+  for (let j = 0; j < 8; j++) {
+    let v = zero;
+    if (j < width) {
+      const iy = oy * sh + rowOffset;
+      const ix = ox * sw + colOffset;
+      if (iy >= 0 && iy < h && ix >= 0 && ix < w) v = <i32>load<u8>(plane + <usize>(iy * w + ix));
+    }
+    store<u8>(tmp + <usize>j, <u8>v);
+    ox++;
+    if (ox == ow) { ox = 0; oy++; }
+  }
+  return v128.load64_zero(tmp);
+}
+
+/**
+ * packPanel for the implicit im2col matrix of the image x [C][H][W] of one channel group, with
+ * the convolution's geometry as 11 i32 at `geometry`: H, W, KH, KW, SH, SW, PT, PL, DH, DW, OW.
+ * Rows k = (c·KH + ky)·KW + kx are walked with counters (no division per row).
+ */
+// @ts-ignore: decorator
+@inline function packPanelConv(x: usize, geometry: usize, k: i32, j0: i32, width: i32, zero: i32, signed: bool, panel: usize, tmp: usize): void {
+  const h = load<i32>(geometry);
+  const w = load<i32>(geometry, 4);
+  const kh = load<i32>(geometry, 8);
+  const kw = load<i32>(geometry, 12);
+  const sh = load<i32>(geometry, 16);
+  const sw = load<i32>(geometry, 20);
+  const pt = load<i32>(geometry, 24);
+  const pl = load<i32>(geometry, 28);
+  const dh = load<i32>(geometry, 32);
+  const dw = load<i32>(geometry, 36);
+  const ow = load<i32>(geometry, 40);
+  const kp = (k + 1) >> 1;
+  const oy0 = j0 / ow;
+  const ox0 = j0 - oy0 * ow;
+  const sameRow = ox0 + 7 < ow;
+  const z = i16x8.splat(<i16>zero);
+  const planeBytes = <usize>(h * w);
+  // Interior panels (one output row, every tap of every column inside the image, stride 1):
+  // each im2col row is one 8-byte load at a pointer that advances with (c, ky, kx).
+  const iyTop = oy0 * sh - pt;
+  const ixLeft = ox0 * sw - pl;
+  if (sameRow && width == NR && sw == 1 && iyTop >= 0 && iyTop + (kh - 1) * dh < h && ixLeft >= 0 && ixLeft + (kw - 1) * dw + NR <= w) {
+    let plane = x + <usize>(iyTop * w + ixLeft);
+    let rowPtr = plane;
+    let ky = 0;
+    let kx = 0;
+    for (let p = 0; p < kp; p++) {
+      const a = v128.load64_zero(rowPtr);
+      if (++kx == kw) {
+        kx = 0;
+        if (++ky == kh) { ky = 0; plane += planeBytes; }
+        rowPtr = plane + <usize>(ky * dh * w);
+      } else {
+        rowPtr += <usize>dw;
+      }
+      let b = a;
+      if (2 * p + 1 < k) {
+        b = v128.load64_zero(rowPtr);
+        if (++kx == kw) {
+          kx = 0;
+          if (++ky == kh) { ky = 0; plane += planeBytes; }
+          rowPtr = plane + <usize>(ky * dh * w);
+        } else {
+          rowPtr += <usize>dw;
+        }
+      }
+      const mixed = i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const lo = signed ? i16x8.extend_low_i8x16_s(mixed) : i16x8.extend_low_i8x16_u(mixed);
+      const hi = signed ? i16x8.extend_high_i8x16_s(mixed) : i16x8.extend_high_i8x16_u(mixed);
+      v128.store(panel + <usize>(p * 32), i16x8.sub(lo, z));
+      v128.store(panel + <usize>(p * 32), i16x8.sub(hi, z), 16);
+    }
+    return;
+  }
+  let plane = x;
+  let ky = 0;
+  let kx = 0;
+  let r0 = i64x2.splat(0);
+  for (let r = 0; r < k; r++) {
+    const row = im2colRow8(plane, h, w, sh, sw, ow, ky * dh - pt, kx * dw - pl, width, oy0, ox0, sameRow, zero, tmp);
+    if (++kx == kw) {
+      kx = 0;
+      if (++ky == kh) { ky = 0; plane += planeBytes; }
+    }
+    if ((r & 1) == 0) {
+      r0 = row;
+      if (r + 1 < k) continue;
+    }
+    // A pair (r − 1, r), or the odd last row paired with itself (its weights are zero).
+    const r1 = (r & 1) == 0 ? r0 : row;
+    const mixed = i8x16.shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const lo = signed ? i16x8.extend_low_i8x16_s(mixed) : i16x8.extend_low_i8x16_u(mixed);
+    const hi = signed ? i16x8.extend_high_i8x16_s(mixed) : i16x8.extend_high_i8x16_u(mixed);
+    const p = r >> 1;
+    v128.store(panel + <usize>(p * 32), i16x8.sub(lo, z));
+    v128.store(panel + <usize>(p * 32), i16x8.sub(hi, z), 16);
+  }
+}
+
+/**
  * out[m·ldo + j] for m < rows, n0 ≤ j < n1: requantized Σ_k A·B + bias[m], with per-row
- * (perRow = 1) or shared multiplier / shift. `bias` may be 0 (no bias).
+ * (perRow = 1) or shared multiplier / shift, then through the byte table if `table` ≠ 0.
+ * `bias` may be 0 (no bias). With `geometry` ≠ 0, B is not a matrix but the image of a
+ * convolution's channel group (at `b`), read as its im2col matrix without writing one.
  */
 export function gemmRequantize(
   rows: i32, k: i32, a: usize,
@@ -114,14 +243,16 @@ export function gemmRequantize(
   n0: i32, n1: i32,
   bias: usize, multipliers: usize, shifts: usize, perRow: i32,
   outZero: i32, outMin: i32, outMax: i32, outSigned: i32,
-  out: usize, ldo: i32, panel: usize,
+  out: usize, ldo: i32, table: usize, geometry: usize, panel: usize,
 ): void {
   const kp = (k + 1) >> 1;
   const bs = bSigned != 0;
   const os = outSigned != 0;
+  const tmp = panel + <usize>(kp * 32);
   for (let j0 = n0; j0 < n1; j0 += NR) {
     const width = min(NR, n1 - j0);
-    packPanel(b, ldb, k, j0, width, bZero, bs, panel);
+    if (geometry != 0) packPanelConv(b, geometry, k, j0, width, bZero, bs, panel, tmp);
+    else packPanel(b, ldb, k, j0, width, bZero, bs, panel);
     for (let mb = 0; mb < rows; mb += MR) {
       let pa = a + <usize>((mb / MR) * kp * MR * 4);
       let pb = panel;
@@ -158,7 +289,7 @@ export function gemmRequantize(
           out + <usize>(m * ldo + j0),
           requantize4(lo, bv, mv, sv, outMin, outMax, outZero),
           requantize4(hi, bv, mv, sv, outMin, outMax, outZero),
-          os, width,
+          os, width, table,
         );
       }
     }

@@ -1,5 +1,8 @@
 // Entry point of the 8-bit kernel module (built by src/kernels/int8/build.ts).
 export { packRows, packedRowsBytes, panelBytes, gemmRequantize, gemmAccumulate } from "./gemm";
-export { im2col } from "./im2col";
 export { depthwiseConv, depthwiseScratchBytes } from "./depthwise";
+export { col2imAdd, requantizeRows, pixelShuffle } from "./accumulators";
+export { binaryTableSame, binaryTableBlocks, mapBytes, resizeNearest, planeSums, transposeBytes } from "./tables";
+export { quantizeF32 } from "./quantize";
+export { maxPool, averagePool } from "./pooling";
 export { int8PeakLoop, int8PeakOpsPerIteration } from "./peak";

@@ -34,16 +34,37 @@ export function requantize4(acc: v128, bias: i32, multiplier: i32, shift: i32, l
   return i32x4.add(x, i32x4.splat(zero));
 }
 
-/** Eight clamped i32 lanes (two vectors) → eight bytes (int8 or uint8), stored at `out`. */
+/**
+ * Eight clamped i32 lanes (two vectors) → eight bytes (int8 or uint8), stored at `out` (only the
+ * first `count`). With a byte table (`table` ≠ 0, 256 entries), each stored byte b becomes
+ * table[b]: a fused element-wise function of the output (the engine's activation tables).
+ */
 // @ts-ignore: decorator
 @inline
-export function storeBytes8(out: usize, r0: v128, r1: v128, signed: bool, count: i32): void {
+export function storeBytes8(out: usize, r0: v128, r1: v128, signed: bool, count: i32, table: usize): void {
   const h = i16x8.narrow_i32x4_s(r0, r1);
   const b = signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h);
+  if (table != 0) {
+    // Lane by lane from the register (no reloading of just-stored bytes).
+    if (count >= 8) {
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 0)));
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 1)), 1);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 2)), 2);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 3)), 3);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 4)), 4);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 5)), 5);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 6)), 6);
+      store<u8>(out, load<u8>(table + <usize>i8x16.extract_lane_u(b, 7)), 7);
+    } else {
+      for (let i = 0; i < count; i++) {
+        store<u8>(out + <usize>i, load<u8>(table + <usize>i8x16.extract_lane_u(shuffleDown(b, i), 0)));
+      }
+    }
+    return;
+  }
   if (count >= 8) {
     v128.store64_lane(out, b, 0);
   } else {
-    // A short tail: spill to the stack-free path lane by lane.
     for (let i = 0; i < count; i++) store<u8>(out + <usize>i, <u8>i8x16.extract_lane_u(shuffleDown(b, i), 0));
   }
 }

@@ -7,6 +7,7 @@ import { registerAnalyze, registerReport } from "./analyze.js";
 import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
 import { registerQuantize } from "./quantize.js";
+import { registerRun } from "../runtime/cli.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("octet")
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerInspect(program);
   registerAnalyze(program);
   registerReport(program);
+  registerRun(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -8,20 +8,54 @@
  * can pack them) and returns the function that runs the layer.
  */
 import type { Tensor } from "../tensor/tensor.js";
+import type { Int8Data, Int8DType, Int8Tensor } from "../kernels/reference/common.js";
+import { quantizePerTensor } from "../kernels/int8/quantize.js";
+import { type BinaryBroadcast, applyBroadcastBinaryTable } from "../kernels/int8/broadcast_binary.js";
 import {
-  type Conv2dPlan, type ConvTranspose2dPlan, type MatMulPlan, conv2d, convTranspose2d, matMul, newInt32Tensor,
+  type ConcatPlan, type Conv2dPlan, type ConvTranspose2dPlan, type GlobalAveragePoolPlan, type MatMulPlan, type ResizePlan,
+  type SoftmaxPlan, type MaxPool2dPlan, type AveragePool2dPlan, averagePool2d, maxPool2d, concat, conv2d, convTranspose2d, globalAveragePool, matMul, newInt32Tensor, newInt8Tensor, resize, softmax,
 } from "../kernels/reference/index.js";
+
+/**
+ * A layer kernel. A backend may let it apply a byte table to its output as it writes it
+ * (fuseOutputTable); otherwise the engine applies fused tables in a separate pass.
+ */
+export type Kernel<A extends unknown[]> = ((...args: A) => Tensor) & {
+  fuseOutputTable?(table: Uint8Array, dtype: "int8" | "uint8"): void;
+};
 
 export interface Int8Backend {
   readonly name: string;
   /** Quantized Conv with constant weights [C_out, C_in/group, kH, kW] and optional int32 bias [C_out]. */
-  conv2d(plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): (x: Tensor) => Tensor;
+  conv2d(plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): Kernel<[Tensor]>;
   /** Quantized ConvTranspose with constant weights [C_in, C_out/group, kH, kW]. */
-  convTranspose2d(plan: ConvTranspose2dPlan, weight: Tensor, bias: Int32Array | undefined): (x: Tensor) => Tensor;
+  convTranspose2d(plan: ConvTranspose2dPlan, weight: Tensor, bias: Int32Array | undefined): Kernel<[Tensor]>;
   /** y[…, M, N] = a[…, M, K] · b[K, N] + bias[N] with a constant b (per-column params allowed). */
-  linear(plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): (a: Tensor) => Tensor;
+  linear(plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): Kernel<[Tensor]>;
   /** Quantized MatMul of two runtime tensors, with broadcasting of the batch dims. */
-  matMul(plan: MatMulPlan): (a: Tensor, b: Tensor) => Tensor;
+  matMul(plan: MatMulPlan): Kernel<[Tensor, Tensor]>;
+  /** Concat, nearest/linear Resize and GlobalAveragePool for prepared reference plans. */
+  concat(plan: ConcatPlan): (inputs: readonly Tensor[]) => Tensor;
+  resize(plan: ResizePlan): (x: Tensor) => Tensor;
+  globalAveragePool(plan: GlobalAveragePoolPlan): (x: Tensor) => Tensor;
+  softmax(plan: SoftmaxPlan): (x: Tensor) => Tensor;
+  maxPool(plan: MaxPool2dPlan): (x: Tensor) => Tensor;
+  averagePool(plan: AveragePool2dPlan): (x: Tensor) => Tensor;
+  /** QuantizeLinear of a float32 tensor with per-tensor 8-bit params (the model's input). */
+  quantizePerTensor(x: Float32Array, scale: number, zeroPoint: number, dtype: Int8DType): Int8Data;
+  /** An element-wise binary op as a 65 536-entry byte table (tables.ts), under broadcasting. */
+  binaryTable(table: Uint8Array): (plan: BinaryBroadcast, a: Int8Data, b: Int8Data, out: Int8Data) => void;
+  /**
+   * A new 8-bit tensor for a step's output. The WebAssembly backend places it in its own memory,
+   * where the next kernel reads it without a copy.
+   */
+  newTensor(dtype: Int8DType, dims: readonly number[]): Int8Tensor;
+  /** The engine is done with this tensor (frees the backend's memory; no-op for other tensors). */
+  release(t: Tensor): void;
+  /** A copy of the tensor in ordinary memory, if it lives in the backend's (graph outputs). */
+  exportTensor(t: Tensor): Tensor;
+  /** Bytes of the backend's own memory in use (packed weights, live tensors); 0 when it has none. */
+  bytesInUse(): number;
   /** Releases threads and memory; the backend must not be used afterwards. */
   dispose(): void;
 }
@@ -48,5 +82,19 @@ export const referenceBackend: Int8Backend = {
   matMul(plan) {
     return (a, b) => matMul(plan, a, b);
   },
+  binaryTable(table) {
+    return (plan, a, b, out) => applyBroadcastBinaryTable(table, plan, a, b, out);
+  },
+  quantizePerTensor,
+  concat: (plan) => (inputs) => concat(plan, inputs),
+  resize: (plan) => (x) => resize(plan, x),
+  globalAveragePool: (plan) => (x) => globalAveragePool(plan, x),
+  softmax: (plan) => (x) => softmax(plan, x),
+  maxPool: (plan) => (x) => maxPool2d(plan, x),
+  averagePool: (plan) => (x) => averagePool2d(plan, x),
+  newTensor: (dtype, dims) => newInt8Tensor(dtype, dims),
+  release() {},
+  exportTensor: (t) => t,
+  bytesInUse: () => 0,
   dispose() {},
 };

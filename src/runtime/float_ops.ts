@@ -22,10 +22,12 @@ import {
 import type { QuantDType } from "../quant/dtype.js";
 import type { QParams } from "../quant/qparams.js";
 import { dequantizeTensor, quantizeTensor } from "../quant/quantize.js";
+import { dequantizePerTensor, quantizePerTensor } from "../kernels/int8/quantize.js";
 import { roundHalfToEven } from "../quant/rounding.js";
 import { type Tensor, sizeOf, toFloat32, toNumbers } from "../tensor/tensor.js";
 import { unaryView } from "./compile/unary_functions.js";
 import type { Step, StepKind } from "./program.js";
+import type { Int8Backend } from "./backend.js";
 
 type Run = (inputs: (Tensor | undefined)[]) => Tensor[];
 
@@ -54,14 +56,22 @@ function runtimeQParams(node: Node, scale: Tensor, zeroPoint: Tensor | undefined
 
 const QUANT_DTYPES: readonly string[] = ["int8", "uint8", "int16", "uint16", "int4", "uint4"];
 
-function quantizeLinear(node: Node): Run {
+function quantizeLinear(node: Node, backend: Int8Backend | undefined): Run {
+  const quantizeFast = backend?.quantizePerTensor ?? quantizePerTensor;
   return (inputs) => {
     const x = requireTensor(inputs, 0, "x");
     const zp = inputs[2];
     const code = attr(node, "output_dtype", "int");
     const dtype = (zp?.dtype ?? (code === 3 ? "int8" : "uint8")) as QuantDType;
     if (!QUANT_DTYPES.includes(dtype)) throw new Error(`QuantizeLinear to ${dtype} is not supported`);
-    return [quantizeTensor(x, runtimeQParams(node, requireTensor(inputs, 1, "scale"), zp, dtype, x.dims.length))];
+    const scale = requireTensor(inputs, 1, "scale");
+    if (x.dtype === "float32" && scale.data.length === 1 && (dtype === "int8" || dtype === "uint8")) {
+      const s = toFloat32(scale)[0]!;
+      if (!(s > 0) || !Number.isFinite(s)) throw new Error(`QuantizeLinear scale must be finite and > 0, got ${s}`);
+      const z = zp ? toNumbers(zp)[0]! : 0;
+      return [{ dtype, dims: [...x.dims], data: quantizeFast(x.data as Float32Array, s, z, dtype) }];
+    }
+    return [quantizeTensor(x, runtimeQParams(node, scale, zp, dtype, x.dims.length))];
   };
 }
 
@@ -84,6 +94,11 @@ function dequantizeLinear(node: Node): Run {
       return [float32(x.dims, out)];
     }
     if (!QUANT_DTYPES.includes(x.dtype)) throw new Error(`DequantizeLinear of ${x.dtype} is not supported`);
+    if ((x.dtype === "int8" || x.dtype === "uint8") && scale.data.length === 1) {
+      const s = toFloat32(scale)[0]!;
+      const z = zp ? toNumbers(zp)[0]! : 0;
+      return [float32(x.dims, dequantizePerTensor(x.data as Int8Array | Uint8Array, s, z))];
+    }
     return [dequantizeTensor(x, runtimeQParams(node, scale, zp, x.dtype as QuantDType, x.dims.length))];
   };
 }
@@ -299,11 +314,11 @@ function floatUnary(fn: (x: number) => number): Run {
   };
 }
 
-function floatRun(node: Node, opset: number): { run: Run; kind: StepKind } | undefined {
+function floatRun(node: Node, opset: number, backend?: Int8Backend): { run: Run; kind: StepKind } | undefined {
   const op = node.opType;
   const ms = node.domain === "com.microsoft";
   if (node.domain !== "" && !ms) return undefined;
-  if (op === "QuantizeLinear") return { run: quantizeLinear(node), kind: "boundary" };
+  if (op === "QuantizeLinear") return { run: quantizeLinear(node, backend), kind: "boundary" };
   if (op === "DequantizeLinear") return { run: dequantizeLinear(node), kind: "boundary" };
   if (op === "QLinearConv") return { run: runtimeQLinearConv(node), kind: "integer" };
   if (op === "QLinearMatMul") return { run: runtimeQLinearMatMul(), kind: "integer" };
@@ -327,13 +342,9 @@ function floatRun(node: Node, opset: number): { run: Run; kind: StepKind } | und
 }
 
 /** A float (or boundary) step for `node`, or undefined when octet has no implementation of it. */
-export function floatStep(node: Node, opset: number, inputs: string[] = node.inputs): Step | undefined {
-  const r = floatRun(node, opset);
+export function floatStep(node: Node, opset: number, inputs: string[] = node.inputs, backend?: Int8Backend): Step | undefined {
+  const r = floatRun(node, opset, backend);
   if (!r) return undefined;
   return { nodes: [node.name || node.opType], opType: node.opType, kind: r.kind, inputs, outputs: [...node.outputs], run: r.run };
-}
-
-export function hasFloatImplementation(node: Node, opset: number): boolean {
-  return floatRun(node, opset) !== undefined;
 }
 

@@ -13,6 +13,11 @@ import type { Tensor } from "../tensor/tensor.js";
 
 export type StepKind = "integer" | "float" | "boundary";
 
+/** An element-wise table step: its output is table[byte(input)] (unary) or table[byte(a) << 8 | byte(b)] (binary). */
+export type TableInfo =
+  | { kind: "unary"; input: string; table: Uint8Array; outDType: "int8" | "uint8" }
+  | { kind: "binary"; a: string; b: string; table: Uint8Array; outDType: "int8" | "uint8" };
+
 export interface Step {
   /** The ONNX node names this step stands for (a fused group lists all of them). */
   nodes: string[];
@@ -23,6 +28,13 @@ export interface Step {
   inputs: string[];
   outputs: string[];
   run(inputs: (Tensor | undefined)[]): Tensor[];
+  /** Set on table steps, so that the compiler can fuse chains of them. */
+  table?: TableInfo;
+  /**
+   * Set on steps with one 8-bit output that can apply a byte table to it on the way out (the
+   * compiler fuses a following unary table step into them). Applying another table composes.
+   */
+  fuseOutputTable?(table: Uint8Array, outDType: "int8" | "uint8"): void;
 }
 
 export interface Program {
@@ -32,6 +44,13 @@ export interface Program {
   outputNames: string[];
   /** Constant values steps read by name (most constants are baked into steps at compile time). */
   constants: Map<string, Tensor>;
+  /**
+   * Memory hooks of the kernel backend: a step output that lives in the backend's memory is
+   * released when no live value refers to its data any more, and graph outputs are exported
+   * (copied to ordinary memory) before the run returns.
+   */
+  release?: (t: Tensor) => void;
+  exportTensor?: (t: Tensor) => Tensor;
 }
 
 /** The index of the last step reading each value; graph outputs live to the end. */
@@ -52,42 +71,85 @@ export interface StepTiming {
   ms: number;
 }
 
-/** Runs every step in order. Errors name the step's nodes. With `timings`, each step's time is appended. */
+/**
+ * Runs every step in order. Errors name the step's nodes. With `timings`, each step's time is
+ * appended. Step outputs are reference-counted by their data (views such as Reshape share it) and
+ * handed to program.release when the last value using the data is dead.
+ */
 export function runProgram(program: Program, feeds: Map<string, Tensor>, timings?: StepTiming[]): Map<string, Tensor> {
   const values = new Map<string, Tensor>(program.constants);
   for (const [k, v] of feeds) values.set(k, v);
   const last = lastUsesCache.get(program) ?? lastUses(program);
   lastUsesCache.set(program, last);
-  program.steps.forEach((step, index) => {
-    const inputs = step.inputs.map((name) => {
-      if (!name) return undefined;
+  const references = new Map<object, number>();
+  const produced = new Set<string>();
+  const hold = (t: Tensor) => references.set(t.data, (references.get(t.data) ?? 0) + 1);
+  const drop = (t: Tensor) => {
+    const count = (references.get(t.data) ?? 1) - 1;
+    if (count > 0) {
+      references.set(t.data, count);
+      return;
+    }
+    references.delete(t.data);
+    program.release?.(t);
+  };
+  try {
+    return runSteps();
+  } finally {
+    // After an error (or for values nobody read), free whatever is still held.
+    for (const name of produced) {
       const t = values.get(name);
-      if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${name}, which no earlier step produced`);
-      return t;
-    });
-    let outputs: Tensor[];
-    const start = timings ? performance.now() : 0;
-    try {
-      outputs = step.run(inputs);
-      if (timings) timings.push({ step: index, opType: step.opType, kind: step.kind, ms: performance.now() - start });
-    } catch (e) {
-      const err = e as Error;
-      throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
+      if (t) drop(t);
     }
-    step.outputs.forEach((name, i) => {
-      if (name && outputs[i] !== undefined) values.set(name, outputs[i]!);
-    });
-    for (const name of step.inputs) {
-      if (name && last.get(name) === index && !program.constants.has(name)) values.delete(name);
-    }
-  });
-  const out = new Map<string, Tensor>();
-  for (const name of program.outputNames) {
-    const t = values.get(name);
-    if (t === undefined) throw new Error(`graph output ${name} was not produced`);
-    out.set(name, t);
   }
-  return out;
+
+  function runSteps(): Map<string, Tensor> {
+    program.steps.forEach((step, index) => {
+      const inputs = step.inputs.map((name) => {
+        if (!name) return undefined;
+        const t = values.get(name);
+        if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${name}, which no earlier step produced`);
+        return t;
+      });
+      let outputs: Tensor[];
+      const start = timings ? performance.now() : 0;
+      try {
+        outputs = step.run(inputs);
+        if (timings) timings.push({ step: index, opType: step.opType, kind: step.kind, ms: performance.now() - start });
+      } catch (e) {
+        const err = e as Error;
+        throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
+      }
+      step.outputs.forEach((name, i) => {
+        if (!name || outputs[i] === undefined) return;
+        const previous = produced.has(name) ? values.get(name) : undefined;
+        if (previous) drop(previous);
+        values.set(name, outputs[i]!);
+        hold(outputs[i]!);
+        produced.add(name);
+        if (!last.has(name)) {
+          // Nothing reads it and it is no graph output.
+          drop(outputs[i]!);
+          produced.delete(name);
+          values.delete(name);
+        }
+      });
+      for (const name of new Set(step.inputs)) {
+        if (name && last.get(name) === index && !program.constants.has(name)) {
+          const t = values.get(name);
+          values.delete(name);
+          if (t && produced.delete(name)) drop(t);
+        }
+      }
+    });
+    const out = new Map<string, Tensor>();
+    for (const name of program.outputNames) {
+      const t = values.get(name);
+      if (t === undefined) throw new Error(`graph output ${name} was not produced`);
+      out.set(name, program.exportTensor ? program.exportTensor(t) : t);
+    }
+    return out;
+  }
 }
 
 const lastUsesCache = new WeakMap<Program, Map<string, number>>();

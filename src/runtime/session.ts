@@ -40,6 +40,8 @@ export interface IntegerSession {
   readonly outputs: ValueInfo[];
   readonly report: CompileReport;
   run(feeds: Record<string, Tensor>): Record<string, Tensor>;
+  /** Bytes the kernels hold in WebAssembly memory (packed weights and, during a run, activations). */
+  bytesInUse(): number;
   /** Like run, and also the wall time of every step (for profiling). */
   runProfiled(feeds: Record<string, Tensor>): { outputs: Record<string, Tensor>; timings: StepTiming[] };
   dispose(): void;
@@ -99,6 +101,8 @@ export function createIntegerSession(model: Model | string | Uint8Array, options
     backend.dispose();
     throw e;
   }
+  program.release = (t) => backend.release(t);
+  program.exportTensor = (t) => backend.exportTensor(t);
   const inputs = m.graph.inputs.filter((v) => program.inputNames.includes(v.name));
   const outputs = m.graph.outputs;
   let disposed = false;
@@ -109,6 +113,7 @@ export function createIntegerSession(model: Model | string | Uint8Array, options
     run(feeds) {
       return Object.fromEntries(runProgram(program, checkFeeds(feeds)));
     },
+    bytesInUse: () => backend.bytesInUse(),
     runProfiled(feeds) {
       const timings: StepTiming[] = [];
       const outputs = Object.fromEntries(runProgram(program, checkFeeds(feeds), timings));

@@ -6,15 +6,15 @@
  *   threads splitting the channels;
  * - everything else: per image and group, C_out/group × P = W_g[C_out/g, K] · cols[K, P] with the
  *   fused output stage (assembly/int8/gemm.ts), where cols is the input plane itself for a 1×1
- *   convolution with unit strides and no padding, and the im2col matrix otherwise; threads split
- *   the im2col rows, then the GEMM's columns.
+ *   convolution with unit strides and no padding, and otherwise the im2col matrix, read from the
+ *   image as the GEMM packs its panels (never written out); threads split the GEMM's columns.
  *
  * Weights are packed once, when the layer is prepared.
  */
-import { type Conv2dPlan, type Int8Tensor, conv2dShape, int8Data, newInt8Tensor } from "../reference/index.js";
+import { type Conv2dPlan, type Int8Tensor, conv2dShape, int8Data } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { KernelTask } from "./thread_pool.js";
-import type { Int8Wasm } from "./wasm.js";
+import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
 
 /** Work below this many multiply-adds runs on one thread: waking workers costs more. */
 export const PARALLEL_MIN_MACS = 1 << 17;
@@ -79,7 +79,7 @@ export function packRowsPersistent(
   return packed;
 }
 
-export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): (x: Tensor) => Int8Tensor {
+export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): FusableKernel<[Tensor], Int8Tensor> {
   const wData = int8Data(weight, "conv2d weight");
   if (weight.dims.length !== 4) throw new Error(`conv2d weight must be [C_out, C_in/group, kH, kW], got [${weight.dims.join(", ")}]`);
   const [outChannels, groupChannels, kh, kw] = weight.dims as [number, number, number, number];
@@ -112,18 +112,19 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
     }
   }
 
-  return (x: Tensor): Int8Tensor => {
+  const table = new OutputTable(wasm);
+  return fusable((x: Tensor): Int8Tensor => {
     if (x.dtype !== plan.inputDType) throw new Error(`conv2d: input is ${x.dtype} but the plan was prepared for ${plan.inputDType}`);
     const xData = int8Data(x, "conv2d input");
     if (x.dims.length !== 4) throw new Error(`conv2d input must have rank 4 (N, C, H, W), got dims [${x.dims.join(", ")}]`);
     const s = conv2dShape(x.dims, weight.dims, win, group);
     const positions = s.outHeight * s.outWidth;
-    const y = newInt8Tensor(plan.outputStage.outputDType, [s.batch, outChannels, s.outHeight, s.outWidth]);
+    const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, [s.batch, outChannels, s.outHeight, s.outWidth]);
     if (y.data.length === 0) return y;
     wasm.beginCall();
     try {
       const xAt = wasm.putBytes(xData);
-      const outAt = wasm.arena(y.data.length);
+      const outAt = wasm.offsetOf(y.data)!;
       const inPlane = s.inHeight * s.inWidth;
       const threads = wasm.threads;
       if (depthwise) {
@@ -140,7 +141,7 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
               xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, c0, c1, zx, inputSigned,
               kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft, win.padBottom, win.padRight, win.dilationH, win.dilationW,
               s.outHeight, s.outWidth, depthwiseWeights, stage.bias, stage.multipliers, stage.shifts, stage.perRow,
-              stage.zero, stage.min, stage.max, stage.signed, outAt + n * outChannels * positions, 0,
+              stage.zero, stage.min, stage.max, stage.signed, outAt + n * outChannels * positions, table.pointer, 0,
             ],
           })), scratch);
         }
@@ -149,25 +150,17 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
           win.padTop === 0 && win.padLeft === 0 && win.padBottom === 0 && win.padRight === 0;
         const macs = perGroupOut * k * positions;
         const parts = macs >= PARALLEL_MIN_MACS && threads > 1 ? threads * TASKS_PER_THREAD : 1;
-        const col = direct ? 0 : wasm.arena(k * positions);
+        // Other convolutions read the image as an implicit im2col matrix: its geometry goes to the kernel.
+        const geometry = direct ? 0 : wasm.arena(11 * 4);
+        if (!direct) {
+          wasm.i32.set([s.inHeight, s.inWidth, kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft,
+            win.dilationH, win.dilationW, s.outWidth], geometry >> 2);
+        }
         const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
         const columns = splitColumns(positions, parts);
-        const rowRanges = splitRange(k, k * positions >= PARALLEL_MIN_MACS && threads > 1 ? Math.min(k, threads * TASKS_PER_THREAD) : 1);
         for (let n = 0; n < s.batch; n++) {
           for (let g = 0; g < group; g++) {
-            const firstChannel = g * groupChannels;
-            let b = xAt + (n * s.inChannels + firstChannel) * inPlane;
-            if (!direct) {
-              wasm.run(rowRanges.map(([r0, r1]): KernelTask => ({
-                kernel: "im2col",
-                args: [
-                  xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, firstChannel,
-                  kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft, win.dilationH, win.dilationW,
-                  s.outHeight, s.outWidth, zx, col, r0, r1,
-                ],
-              })));
-              b = col;
-            }
+            const b = xAt + (n * s.inChannels + g * groupChannels) * inPlane;
             const rowOffset = g * perGroupOut;
             const paramOffset = stage.perRow ? rowOffset * 4 : 0;
             wasm.run(columns.map(([n0, n1]): KernelTask => ({
@@ -176,17 +169,15 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
                 perGroupOut, k, packedGroups[g]!, b, positions, zx, inputSigned, n0, n1,
                 stage.bias ? stage.bias + rowOffset * 4 : 0, stage.multipliers + paramOffset, stage.shifts + paramOffset, stage.perRow,
                 stage.zero, stage.min, stage.max, stage.signed,
-                outAt + (n * outChannels + rowOffset) * positions, positions, 0,
+                outAt + (n * outChannels + rowOffset) * positions, positions, table.pointer, geometry, 0,
               ],
             })), panels);
           }
         }
       }
-      const bytes = y.data instanceof Uint8Array ? y.data : new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.length);
-      bytes.set(wasm.u8.subarray(outAt, outAt + bytes.length));
     } finally {
       wasm.endCall();
     }
     return y;
-  };
+  }, table);
 }

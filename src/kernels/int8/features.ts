@@ -15,16 +15,16 @@ const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 /** One type () → v128 and one function of that type. */
 const TYPE_AND_FUNCTION = [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00];
 
-function moduleWithBody(body: number[]): Uint8Array {
+function moduleWithBody(body: number[]): Uint8Array<ArrayBuffer> {
   const fn = [0x00, ...body, 0x0b]; // no locals, body, end
   const code = [0x01, fn.length, ...fn];
-  return Uint8Array.from([...HEADER, ...TYPE_AND_FUNCTION, 0x0a, code.length, ...code]);
+  return new Uint8Array([...HEADER, ...TYPE_AND_FUNCTION, 0x0a, code.length, ...code]);
 }
 
 const SIMD_PROBE = moduleWithBody([0x41, 0x00, 0xfd, 0x11]);
 const RELAXED_PROBE = moduleWithBody([0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x11, 0xfd, 0x93, 0x02]);
 
-function validates(bytes: Uint8Array): boolean {
+function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
   try {
     return typeof WebAssembly === "object" && WebAssembly.validate(bytes);
   } catch {

@@ -10,17 +10,13 @@
  * With two runtime operands (attention), each batch matrix of A is packed at run time and
  * multiplied by B as it is: Y[M, N] = A[M, K] · B[K, N], per-tensor params.
  */
-import { type Int8Tensor, type MatMulPlan, int8Data, matMulLayout, newInt8Tensor } from "../reference/index.js";
+import { type Int8Tensor, type MatMulPlan, int8Data, matMulLayout } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { KernelTask } from "./thread_pool.js";
 import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, splitColumns, stageMemory } from "./conv.js";
-import type { Int8Wasm } from "./wasm.js";
+import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
 
-function bytesOf(d: Int8Array | Uint8Array): Uint8Array {
-  return d instanceof Uint8Array ? d : new Uint8Array(d.buffer, d.byteOffset, d.length);
-}
-
-export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): (a: Tensor) => Int8Tensor {
+export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): FusableKernel<[Tensor], Int8Tensor> {
   const bData = int8Data(b, "matMul B");
   if (b.dims.length !== 2) throw new Error(`linear: B must be [K, N], got [${b.dims.join(", ")}]`);
   const [k, n] = b.dims as [number, number];
@@ -31,23 +27,25 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
   const packed = packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
   const stage = stageMemory(wasm, plan, bias);
   const aSigned = plan.aDType === "int8" ? 1 : 0;
-  return (a: Tensor): Int8Tensor => {
+  const table = new OutputTable(wasm);
+  return fusable((a: Tensor): Int8Tensor => {
     if (a.dtype !== plan.aDType) throw new Error(`matMul: A is ${a.dtype} but the plan was prepared for ${plan.aDType}`);
     const aData = int8Data(a, "matMul A");
     const layout = matMulLayout(a.dims, b.dims);
     const rows = aData.length / k;
-    const y = newInt8Tensor(plan.outputStage.outputDType, layout.outDims);
+    const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, layout.outDims);
     if (y.data.length === 0) return y;
     wasm.beginCall();
     try {
-      // Aᵀ [K, rows]
-      const at = wasm.arena(k * rows);
-      const src = bytesOf(aData);
-      const heap = wasm.u8;
-      for (let r = 0; r < rows; r++) {
-        for (let j = 0; j < k; j++) heap[at + j * rows + r] = src[r * k + j]!;
+      // Aᵀ [K, rows] (for one row, A itself) and Yᵀ [N, rows] (for one row, Y itself).
+      let at: number;
+      if (rows === 1) {
+        at = wasm.putBytes(aData);
+      } else {
+        at = wasm.arena(k * rows);
+        wasm.exports.transposeBytes(wasm.putBytes(aData), rows, k, at);
       }
-      const outAt = wasm.arena(n * rows);
+      const outAt = rows === 1 ? wasm.offsetOf(y.data)! : wasm.arena(n * rows);
       const parts = n * k * rows >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
       const columns = splitColumns(rows, parts);
       const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
@@ -56,43 +54,39 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
         args: [
           n, k, packed, at, rows, plan.aZeroPoint, aSigned, c0, c1,
           stage.bias, stage.multipliers, stage.shifts, stage.perRow, stage.zero, stage.min, stage.max, stage.signed,
-          outAt, rows, 0,
+          outAt, rows, table.pointer, 0, 0,
         ],
       })), panels);
       // Yᵀ [N, rows] → Y [rows, N]
-      const dst = bytesOf(y.data);
-      const h = wasm.u8;
-      for (let j = 0; j < n; j++) {
-        const base = outAt + j * rows;
-        for (let r = 0; r < rows; r++) dst[r * n + j] = h[base + r]!;
-      }
+      if (rows > 1) wasm.exports.transposeBytes(outAt, n, rows, wasm.offsetOf(y.data)!);
     } finally {
       wasm.endCall();
     }
     return y;
-  };
+  }, table);
 }
 
-export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): (a: Tensor, b: Tensor) => Int8Tensor {
+export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): FusableKernel<[Tensor, Tensor], Int8Tensor> {
   if (plan.bZeroPoints.length !== 1 || plan.outputStage.multipliers.length !== 1) {
     throw new Error("matMul of two runtime tensors needs per-tensor params for B");
   }
   const stage = stageMemory(wasm, plan, undefined);
   const zpA = wasm.persistentInt32([plan.aZeroPoint]);
   const aSigned = plan.aDType === "int8" ? 1 : 0;
-  return (a: Tensor, b: Tensor): Int8Tensor => {
+  const table = new OutputTable(wasm);
+  return fusable((a: Tensor, b: Tensor): Int8Tensor => {
     if (a.dtype !== plan.aDType) throw new Error(`matMul: A is ${a.dtype} but the plan was prepared for ${plan.aDType}`);
     const aData = int8Data(a, "matMul A");
     const bData = int8Data(b, "matMul B");
     const layout = matMulLayout(a.dims, b.dims);
     const { m, k, n } = layout;
-    const y = newInt8Tensor(plan.outputStage.outputDType, layout.outDims);
+    const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, layout.outDims);
     if (y.data.length === 0) return y;
     wasm.beginCall();
     try {
       const aAt = wasm.putBytes(aData);
       const bAt = wasm.putBytes(bData);
-      const outAt = wasm.arena(y.data.length);
+      const outAt = wasm.offsetOf(y.data)!;
       const packed = wasm.arena(wasm.exports.packedRowsBytes(m, k));
       const parts = m * k * n >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
       const columns = splitColumns(n, parts);
@@ -105,14 +99,13 @@ export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): (a: Tensor, b: Ten
           args: [
             m, k, packed, bAt + layout.bBatchIndex[t]! * k * n, n, plan.bZeroPoints[0]!, bSigned, c0, c1,
             0, stage.multipliers, stage.shifts, 0, stage.zero, stage.min, stage.max, stage.signed,
-            outAt + t * m * n, n, 0,
+            outAt + t * m * n, n, table.pointer, 0, 0,
           ],
         })), panels);
       }
-      bytesOf(y.data).set(wasm.u8.subarray(outAt, outAt + y.data.length));
     } finally {
       wasm.endCall();
     }
     return y;
-  };
+  }, table);
 }

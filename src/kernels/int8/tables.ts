@@ -53,12 +53,3 @@ export function applyUnaryTable(table: ByteTable, x: Int8Data, out: Int8Data): v
   const n = src.length;
   for (let i = 0; i < n; i++) dst[i] = table[src[i]!]!;
 }
-
-/** out[i] = table[a[i] << 8 | b[i]] for equal-length inputs. */
-export function applyBinaryTable(table: Uint8Array, a: Int8Data, b: Int8Data, out: Int8Data): void {
-  const x = bytesOf(a);
-  const y = bytesOf(b);
-  const dst = bytesOf(out);
-  const n = dst.length;
-  for (let i = 0; i < n; i++) dst[i] = table[(x[i]! << 8) | y[i]!]!;
-}

@@ -130,5 +130,3 @@ export class Int8ThreadPool {
     this.workers.length = 0;
   }
 }
-
-export const CONTROL_LAYOUT = { REQUEST, CLAIM, DONE, FAILED, READY, TASKS, SCRATCH_ARG, EXIT };

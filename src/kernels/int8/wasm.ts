@@ -1,14 +1,18 @@
 /**
  * The 8-bit WebAssembly SIMD module (assembly/int8/) behind a small JavaScript API: one shared
- * linear memory, an area for data that lives as long as the kernels (packed weights, output-stage
- * parameters), an arena for each call's operands (reset at the start of every call), and an
- * optional pool of worker threads running the same module on the same memory.
+ * linear memory managed by a JavaScript allocator (allocator.ts) holding three kinds of data —
+ * what lives as long as the kernels (packed weights, output-stage parameters), the 8-bit
+ * activations of a run ("resident" tensors: typed-array views into the memory, so that one
+ * kernel's output is the next kernel's input without a copy; freed when the engine is done with
+ * them), and each kernel call's scratch (freed when the call ends) — and an optional pool of worker
+ * threads running the same module on the same memory. [0, 64) is never used (no null pointers).
  *
- * Memory layout: [0, 64) unused (no null pointers), then the persistent area growing upward, then
- * the arena. Packing weights between calls just moves the arena's start.
+ * Views stay valid when the memory grows: a shared WebAssembly memory is never detached.
  */
 import { readFileSync } from "node:fs";
 import { Int8ThreadPool, type KernelTask } from "./thread_pool.js";
+import { Allocator } from "./allocator.js";
+import type { Int8Data, Int8DType, Int8Tensor } from "../reference/common.js";
 import { buildInt8Wasm, defaultInt8WasmPath, int8WasmInitialPages, int8WasmIsFresh, int8WasmMaximumPages } from "./build.js";
 
 export interface Int8WasmExports {
@@ -17,15 +21,26 @@ export interface Int8WasmExports {
   panelBytes(k: number): number;
   gemmRequantize(...args: number[]): void;
   gemmAccumulate(...args: number[]): void;
-  im2col(...args: number[]): void;
   depthwiseConv(...args: number[]): void;
   depthwiseScratchBytes(...args: number[]): number;
+  col2imAdd(...args: number[]): void;
+  requantizeRows(...args: number[]): void;
+  pixelShuffle(...args: number[]): void;
+  binaryTableSame(...args: number[]): void;
+  binaryTableBlocks(...args: number[]): void;
+  mapBytes(src: number, dst: number, n: number, table: number): void;
+  resizeNearest(...args: number[]): void;
+  planeSums(...args: number[]): void;
+  transposeBytes(src: number, rows: number, cols: number, dst: number): void;
+  maxPool(...args: number[]): void;
+  averagePool(...args: number[]): void;
+  quantizeF32(x: number, n: number, scale: number, zero: number, qmin: number, qmax: number, signed: number, out: number): number;
   int8PeakLoop(iterations: number, seed: number, scratch: number): number;
   int8PeakOpsPerIteration(): number;
 }
 
 /** Kernels the worker threads can run (by name). */
-const THREADED_KERNELS = ["gemmRequantize", "gemmAccumulate", "im2col", "depthwiseConv"];
+const THREADED_KERNELS = ["gemmRequantize", "gemmAccumulate", "depthwiseConv", "col2imAdd", "requantizeRows", "pixelShuffle", "binaryTableSame", "binaryTableBlocks", "mapBytes", "resizeNearest", "planeSums", "maxPool", "averagePool"];
 const PAGE = 65536;
 /** Bytes read past the end of an operand by 8-wide loads of a partial last block. */
 export const OVERREAD = 64;
@@ -53,8 +68,11 @@ export class Int8Wasm {
   readonly exports: Int8WasmExports;
   private readonly memory: WebAssembly.Memory;
   private readonly pool: Int8ThreadPool | null;
-  private persistentTop = 64;
-  private top = 64;
+  private readonly allocator = new Allocator(64);
+  /** Scratch blocks of the current call. */
+  private readonly callBlocks: number[] = [];
+  /** Resident tensors: data view → its block. */
+  private readonly resident = new WeakMap<object, number>();
   u8!: Uint8Array;
   i8!: Int8Array;
   i16!: Int16Array;
@@ -98,14 +116,15 @@ export class Int8Wasm {
     this.refreshViews();
   }
 
+  private allocate(bytes: number): number {
+    const at = this.allocator.alloc(bytes + OVERREAD);
+    this.ensure(this.allocator.end);
+    return at;
+  }
+
   /** Reserve bytes that live as long as the kernels (weights); returns a 16-byte-aligned offset. */
   persistent(bytes: number): number {
-    if (this.top !== this.persistentTop) throw new Error("int8 kernels: persistent allocation during a call");
-    const at = this.persistentTop;
-    this.persistentTop = align16(at + bytes + OVERREAD);
-    this.top = this.persistentTop;
-    this.ensure(this.top);
-    return at;
+    return this.allocate(bytes);
   }
 
   persistentInt32(values: ArrayLike<number>): number {
@@ -114,28 +133,61 @@ export class Int8Wasm {
     return at;
   }
 
-  /** Start a call: the arena is empty again. */
+  /** Start a call: scratch from here on is freed by endCall. */
   beginCall(): void {
-    this.top = this.persistentTop;
+    this.endCall();
   }
 
   endCall(): void {
-    this.top = this.persistentTop;
+    for (const at of this.callBlocks) this.allocator.release(at);
+    this.callBlocks.length = 0;
   }
 
-  /** Arena bytes for this call (16-byte aligned, with slack for over-reads). */
+  /** Scratch bytes for this call (16-byte aligned, with slack for over-reads). */
   arena(bytes: number): number {
-    const at = this.top;
-    this.top = align16(at + bytes + OVERREAD);
-    this.ensure(this.top);
+    const at = this.allocate(bytes);
+    this.callBlocks.push(at);
     return at;
   }
 
-  /** Copy 8-bit data into the arena. */
+  /**
+   * The offset of 8-bit data in memory: a resident tensor's own block, or a copy in this call's
+   * scratch for data that lives in JavaScript.
+   */
   putBytes(data: Int8Array | Uint8Array): number {
-    const at = this.arena(data.length);
-    this.u8.set(data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length), at);
-    return at;
+    const at = this.resident.get(data);
+    if (at !== undefined) return at;
+    const copy = this.arena(data.length);
+    this.u8.set(data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length), copy);
+    return copy;
+  }
+
+  /** A new resident 8-bit tensor (contents undefined until a kernel writes them). */
+  newTensor(dtype: Int8DType, dims: readonly number[]): Int8Tensor {
+    let n = 1;
+    for (const d of dims) n *= d;
+    const at = this.allocate(n);
+    const data = dtype === "int8" ? new Int8Array(this.memory.buffer, at, n) : new Uint8Array(this.memory.buffer, at, n);
+    this.resident.set(data, at);
+    return { dtype, dims: [...dims], data };
+  }
+
+  /** The block of a resident tensor's data, or undefined for data in JavaScript memory. */
+  offsetOf(data: Int8Data): number | undefined {
+    return this.resident.get(data);
+  }
+
+  /** Free a resident tensor's block (no-op for other data). The tensor must not be used afterwards. */
+  release(data: object): void {
+    const at = this.resident.get(data);
+    if (at === undefined) return;
+    this.resident.delete(data);
+    this.allocator.release(at);
+  }
+
+  /** Bytes currently allocated (weights, live activations, scratch). */
+  get allocatedBytes(): number {
+    return this.allocator.allocatedBytes;
   }
 
   /**
@@ -171,6 +223,33 @@ export class Int8Wasm {
   }
 }
 
-export function align16(n: number): number {
-  return Math.ceil(n / 16) * 16;
+
+/**
+ * A byte table applied by a kernel to its 8-bit output as it stores it (the engine fuses
+ * element-wise activations this way). Fusing a second table composes the two.
+ */
+export class OutputTable {
+  /** Offset of the 256-byte table in memory, 0 for none. */
+  pointer = 0;
+  dtype: "int8" | "uint8" | undefined;
+
+  constructor(private readonly wasm: Int8Wasm) {}
+
+  fuse(table: Uint8Array, dtype: "int8" | "uint8"): void {
+    if (table.length !== 256) throw new Error("an output table needs 256 entries");
+    const composed = this.pointer === 0 ? table : Uint8Array.from(this.wasm.u8.subarray(this.pointer, this.pointer + 256), (b) => table[b]!);
+    const at = this.wasm.persistent(256);
+    this.wasm.u8.set(composed, at);
+    this.pointer = at;
+    this.dtype = dtype;
+  }
+}
+
+/** A layer kernel that can also take a fused output table. */
+export type FusableKernel<A extends unknown[], R> = ((...args: A) => R) & { fuseOutputTable(table: Uint8Array, dtype: "int8" | "uint8"): void };
+
+export function fusable<A extends unknown[], R>(run: (...args: A) => R, table: OutputTable): FusableKernel<A, R> {
+  const f = run as FusableKernel<A, R>;
+  f.fuseOutputTable = (t, d) => table.fuse(t, d);
+  return f;
 }

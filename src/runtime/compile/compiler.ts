@@ -32,7 +32,8 @@ import { buildGemm, buildMatMul } from "../ops/matmul.js";
 import { MOVEMENT_OPS, buildConcat, buildMovement, buildPad, buildResize } from "../ops/movement.js";
 import { buildAveragePool, buildGlobalAveragePool, buildMaxPool } from "../ops/pooling.js";
 import { buildSoftmax } from "../ops/softmax.js";
-import { type Program, type Step, describeStep } from "../program.js";
+import type { Program, Step } from "../program.js";
+import { fuseTables } from "./fuse_tables.js";
 import { GraphView } from "./graph_view.js";
 import { isQOperator, lowerQOperator } from "./qoperator.js";
 import { type DequantizeInfo, type QuantizeInfo, nodeLabel, readDequantize, readQuantize } from "./quant_nodes.js";
@@ -135,6 +136,11 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     return q && q.quant.scale.length === 1 ? q : undefined;
   };
 
+  // dtypes of values the integer steps produce (shape inference knows nothing of contrib ops).
+  const knownDTypes = new Map<string, string>();
+  const dtypeOf = (name: string) => knownDTypes.get(name) ?? view.dtypeOf(name);
+  const record = (op: QuantizedOp) => { for (const o of op.outputs) knownDTypes.set(o.value, o.quant.dtype); };
+
   const matchOutput = (value: string, allowActivation: boolean): OutputMatch | undefined => {
     const reader = view.soleReader(value);
     const q = perTensorQuantizer(reader);
@@ -180,6 +186,7 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
         };
         try {
           const step = buildLookup(op, ctx, { fn: composed, dataInput: first.dataInput, constantDims, opTypes: chain.map((n) => n.opType) });
+          record(op);
           return { step, absorbed: [...chain, reader] };
         } catch (e) {
           if (e instanceof NotInteger) return undefined;
@@ -200,6 +207,7 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     try {
       if (isQOperator(node)) {
         const op = lowerQOperator(view, node);
+        record(op);
         if (op.opType === "Sigmoid" || op.opType === "LeakyRelu") {
           const fnView = unaryView({ ...node, opType: op.opType, domain: "", inputs: ["x"] }, [{ kind: "runtime", value: "x" }], opset)!;
           return { step: buildLookup(op, ctx, { fn: fnView.fn, dataInput: 0, constantDims: [], opTypes: [op.opType] }), absorbed: [node] };
@@ -221,7 +229,9 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
         outputs: matches.map((m) => ({ value: m!.q.output, quant: m!.q.quant })),
         ...(matches[0]!.activation ? { activation: matches[0]!.activation } : {}),
       };
-      return { step: builder(op, ctx), absorbed: op.nodes };
+      const step = builder(op, ctx);
+      record(op);
+      return { step, absorbed: op.nodes };
     } catch (e) {
       if (e instanceof NotInteger) return { reason: e.reason };
       throw e;
@@ -241,7 +251,11 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
       const dq = dequantized.get(node.inputs[0] ?? "");
       if (dq) inputs = [dq.input, ...node.inputs.slice(1)];
     }
-    const step = floatStep(node, opset, inputs);
+    const step = floatStep(node, opset, inputs, options.backend);
+    if (step && MOVEMENT_OPS.has(node.opType) && node.domain === "" && ["int8", "uint8"].includes(dtypeOf(node.inputs[0] ?? "") ?? "")) {
+      // Moving 8-bit integers (e.g. a Reshape between QOperator nodes) is integer work.
+      step.kind = "integer";
+    }
     if (step) {
       candidates.push(step);
       if (reason !== undefined) floatReasons.set(step, reason);
@@ -281,6 +295,9 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     for (const v of step.inputs) if (v) needed.add(v);
   }
   kept.reverse();
+  const fused = fuseTables(kept, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
+  kept.length = 0;
+  kept.push(...fused);
   const problems = kept.filter((s) => missing.has(s)).map((s) => missing.get(s)!);
   if (problems.length > 0) throw new Error(`cannot run this model:\n  ${problems.join("\n  ")}`);
 
@@ -314,5 +331,3 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     report,
   };
 }
-
-export { describeStep };

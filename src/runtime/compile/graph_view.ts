@@ -17,10 +17,8 @@ export class GraphView {
   readonly constants = new Map<string, Tensor>();
   readonly graphOutputs: Set<string>;
   readonly graphInputs: Set<string>;
-  /** Shape-inference facts; empty when inference failed (it is a help, never a requirement). */
+  /** Shape-inference facts (dims may be symbolic or unknown). */
   readonly facts: Map<string, ValueFacts>;
-  /** Why shape inference failed, if it did. */
-  readonly factsError?: string;
 
   constructor(readonly model: Model, inputShapes?: Record<string, Dim[]>) {
     const g = model.graph;
@@ -39,15 +37,13 @@ export class GraphView {
     // Graph inputs that are also initializers (old exporters) are inputs with a default: the feed wins.
     this.graphInputs = new Set(g.inputs.map((v) => v.name).filter((n) => !g.initializers.has(n)));
     this.graphOutputs = new Set(g.outputs.map((v) => v.name));
-    let facts = new Map<string, ValueFacts>();
-    let factsError: string | undefined;
+    // Shape inference leaves what it cannot know unknown; an error is a real inconsistency
+    // (mismatched dims, bad attributes): the model cannot run, so say so now.
     try {
-      facts = inferValueFacts(g, this.opset, inputShapes ? { inputShapes } : {});
+      this.facts = inferValueFacts(g, this.opset, inputShapes ? { inputShapes } : {});
     } catch (e) {
-      factsError = (e as Error).message;
+      throw new Error(`shape check failed: ${(e as Error).message}`);
     }
-    this.facts = facts;
-    if (factsError !== undefined) this.factsError = factsError;
   }
 
   constant(name: string | undefined): Tensor | undefined {
@@ -86,6 +82,14 @@ export class GraphView {
     const shape = this.facts.get(name)?.shape;
     if (!shape || !shape.every((d) => typeof d === "number")) return undefined;
     return shape as number[];
+  }
+
+  /** The size of dim `axis` when shape inference knows it as a number. */
+  staticDim(name: string, axis: number): number | undefined {
+    const c = this.constants.get(name);
+    const shape = c ? c.dims : this.facts.get(name)?.shape;
+    const d = shape?.[axis < 0 ? axis + shape.length : axis];
+    return typeof d === "number" ? d : undefined;
   }
 
   /** The rank, when known. */

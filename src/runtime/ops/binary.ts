@@ -8,13 +8,13 @@
 import {
   type BinaryQuantization, addValue, mulValue, prepareAdd, prepareMul, prepareSub,
 } from "../../kernels/reference/index.js";
-import { type BinaryBroadcast, applyBroadcastBinaryTable, planBinaryBroadcast } from "../../kernels/int8/broadcast_binary.js";
-import { binaryByteTable, newInt8Data } from "../../kernels/int8/tables.js";
+import { type BinaryBroadcast, planBinaryBroadcast } from "../../kernels/int8/broadcast_binary.js";
+import { binaryByteTable } from "../../kernels/int8/tables.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { NotInteger, quantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import { type BuildContext, int8DType, integerStep, perTensorQParams, singleOutput } from "./context.js";
 
-export function buildBinary(op: QuantizedOp, _ctx: BuildContext) {
+export function buildBinary(op: QuantizedOp, ctx: BuildContext) {
   const a = quantizedInput(op, 0, `${op.opType} A`);
   const b = quantizedInput(op, 1, `${op.opType} B`);
   if (a.constant && b.constant) throw new NotInteger("both inputs are constants");
@@ -38,6 +38,7 @@ export function buildBinary(op: QuantizedOp, _ctx: BuildContext) {
     throw new NotInteger((e as Error).message);
   }
   const outDType = int8DType(out.quant);
+  const kernel = ctx.backend.binaryTable(table);
   const plans = new Map<string, BinaryBroadcast>();
   const compute = (ta: Tensor, tb: Tensor): Tensor => {
     if (ta.dtype !== a.quant.dtype || tb.dtype !== b.quant.dtype) {
@@ -49,17 +50,19 @@ export function buildBinary(op: QuantizedOp, _ctx: BuildContext) {
       plan = planBinaryBroadcast(ta.dims, tb.dims, op.opType);
       plans.set(key, plan);
     }
-    const data = newInt8Data(outDType, plan.outDims.reduce((p, d) => p * d, 1));
-    applyBroadcastBinaryTable(table, plan, ta.data as Int8Array, tb.data as Int8Array, data);
-    return { dtype: outDType, dims: [...plan.outDims], data };
+    const y = ctx.backend.newTensor(outDType, plan.outDims);
+    kernel(plan, ta.data as Int8Array, tb.data as Int8Array, y.data);
+    return y;
   };
   if (a.constant) {
     const ca = a.constant;
-    return integerStep(op, op.opType, [b.value], ([tb]) => [compute(ca, tb!)]);
+    return integerStep(ctx, op, op.opType, [b.value], ([tb]) => [compute(ca, tb!)]);
   }
   if (b.constant) {
     const cb = b.constant;
-    return integerStep(op, op.opType, [a.value], ([ta]) => [compute(ta!, cb)]);
+    return integerStep(ctx, op, op.opType, [a.value], ([ta]) => [compute(ta!, cb)]);
   }
-  return integerStep(op, op.opType, [a.value, b.value], ([ta, tb]) => [compute(ta!, tb!)]);
+  const step = integerStep(ctx, op, op.opType, [a.value, b.value], ([ta, tb]) => [compute(ta!, tb!)]);
+  step.table = { kind: "binary", a: a.value, b: b.value, table, outDType };
+  return step;
 }

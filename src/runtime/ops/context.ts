@@ -49,12 +49,16 @@ export function requantizeTable(input: QParams, output: QParams): ByteTable | un
   return unaryByteTable(plan.inputDType, (q) => requantizeValue(plan, q));
 }
 
-/** A tensor with new dims/dtype through a byte table (copy), or the same tensor when no table. */
-export function applyTable(table: ByteTable | undefined, x: Tensor, dtype: Int8DType): Tensor {
+/**
+ * The tensor through a byte table (into a new tensor of the backend, the input released when
+ * `owned` — a kernel's fresh output that nothing else holds), or the same tensor when no table.
+ */
+export function applyTable(table: ByteTable | undefined, x: Tensor, dtype: Int8DType, backend?: Pick<Int8Backend, "newTensor" | "release">, owned = false): Tensor {
   if (!table) return x.dtype === dtype ? x : { ...x, dtype };
-  const out = newInt8Data(dtype, x.data.length);
-  applyUnaryTable(table, x.data as Int8Tensor["data"], out);
-  return { dtype, dims: [...x.dims], data: out };
+  const y = backend ? backend.newTensor(dtype, x.dims) : { dtype, dims: [...x.dims], data: newInt8Data(dtype, x.data.length) };
+  applyUnaryTable(table, x.data as Int8Tensor["data"], y.data);
+  if (owned) backend?.release(x);
+  return y;
 }
 
 export function nodeNames(op: QuantizedOp): string[] {
@@ -75,6 +79,48 @@ export function singleOutput(op: QuantizedOp) {
   return op.outputs[0]!;
 }
 
-export function integerStep(op: QuantizedOp, opType: string, inputs: string[], run: Step["run"]): Step {
-  return { nodes: nodeNames(op), opType, kind: "integer", inputs, outputs: op.outputs.map((o) => o.value), run };
+/**
+ * An integer step. Steps whose kernel allocates a fresh output (every kernel but the data-movement
+ * views) can take a byte table on their output (Step.fuseOutputTable), applied in place.
+ */
+export function integerStep(
+  ctx: BuildContext, op: QuantizedOp, opType: string, inputs: string[], run: Step["run"], freshOutput = true,
+  kernel?: { fuseOutputTable?(table: Uint8Array, dtype: Int8DType): void },
+): Step {
+  const step: Step = { nodes: nodeNames(op), opType, kind: "integer", inputs, outputs: op.outputs.map((o) => o.value), run };
+  if (op.outputs.length !== 1) return step;
+  if (kernel?.fuseOutputTable) {
+    // The kernel applies the table as it stores its output: no extra pass.
+    const fuse = kernel.fuseOutputTable.bind(kernel);
+    step.fuseOutputTable = (table, dtype) => fuse(table, dtype);
+  } else if (freshOutput) {
+    attachOutputTable(step, ctx.backend);
+  }
+  return step;
+}
+
+/**
+ * Give a step with one freshly allocated 8-bit output the ability to apply a byte table to it:
+ * in place, or into a new tensor when the table changes the dtype.
+ */
+export function attachOutputTable(step: Step, backend: Pick<Int8Backend, "newTensor" | "release">): void {
+  let post: { table: Uint8Array; dtype: Int8DType } | undefined;
+  const inner = step.run;
+  step.run = (inputs) => {
+    const outputs = inner(inputs);
+    if (!post) return outputs;
+    const y = outputs[0]!;
+    const data = y.data as Int8Tensor["data"];
+    if (post.dtype === y.dtype) {
+      applyUnaryTable(post.table, data, data);
+      return outputs;
+    }
+    const z = backend.newTensor(post.dtype, y.dims);
+    applyUnaryTable(post.table, data, z.data);
+    backend.release(y);
+    return [z, ...outputs.slice(1)];
+  };
+  step.fuseOutputTable = (table, dtype) => {
+    post = post ? { table: Uint8Array.from(post.table, (b) => table[b]!), dtype } : { table, dtype };
+  };
 }

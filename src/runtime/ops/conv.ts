@@ -87,6 +87,13 @@ export function buildConv(op: QuantizedOp, ctx: BuildContext) {
   const group = intAttr(op.node, "group", 1);
   const layer = layerName(op);
   const outChannels = wDims[0]!;
+  if (!Number.isInteger(group) || group < 1 || outChannels % group !== 0) {
+    throw new Error(`layer ${layer}: group ${group} does not divide the ${outChannels} output channels of the weight [${wDims.join(", ")}]`);
+  }
+  const inputChannels = ctx.view.staticDim(x.value, 1);
+  if (inputChannels !== undefined && inputChannels !== wDims[1]! * group) {
+    throw new Error(`layer ${layer}: the input has ${inputChannels} channels but the weight [${wDims.join(", ")}] with group ${group} expects ${wDims[1]! * group}`);
+  }
   const bias = resolveBias(op.inputs[2], inputQ.scale[0]!, weightQ.scale, outChannels, layer, ctx);
   const reduction = wDims.slice(1).reduce((p, d) => p * d, 1);
   const wData = w.constant.data as Int8Array | Uint8Array;
@@ -100,8 +107,10 @@ export function buildConv(op: QuantizedOp, ctx: BuildContext) {
     return ctx.backend.conv2d(prepareConv2d(attrs, quant), weight2d, bias);
   };
   let run: (t: Tensor) => Tensor;
+  let fixedKernel: ReturnType<typeof kernelFor> | undefined;
   if (a.pads) {
     const kernel = kernelFor(a.pads);
+    fixedKernel = kernel;
     run = (t) => kernel(t);
   } else {
     const bySize = new Map<string, (t: Tensor) => Tensor>();
@@ -124,10 +133,10 @@ export function buildConv(op: QuantizedOp, ctx: BuildContext) {
       return k(t);
     };
   }
-  return integerStep(op, "Conv", [x.value], ([t]) => {
+  return integerStep(ctx, op, "Conv", [x.value], ([t]) => {
     if (t!.dims.length !== a.spatial + 2) throw new Error(`input has rank ${t!.dims.length}, expected ${a.spatial + 2}`);
     return [lower(run(lift(t!, a.spatial)), a.spatial)];
-  });
+  }, true, fixedKernel);
 }
 
 export function buildConvTranspose(op: QuantizedOp, ctx: BuildContext) {
@@ -160,5 +169,5 @@ export function buildConvTranspose(op: QuantizedOp, ctx: BuildContext) {
     input: inputQ, weight: weightQ, output: outputQ, ...(op.activation ? { activation: op.activation } : {}),
   });
   const kernel = ctx.backend.convTranspose2d(plan, lift(w.constant, a.spatial), bias);
-  return integerStep(op, "ConvTranspose", [x.value], ([t]) => [lower(kernel(lift(t!, a.spatial)), a.spatial)]);
+  return integerStep(ctx, op, "ConvTranspose", [x.value], ([t]) => [lower(kernel(lift(t!, a.spatial)), a.spatial)], true, kernel);
 }

@@ -14,7 +14,10 @@ import { unaryByteTable, applyUnaryTable, newInt8Data } from "../../kernels/int8
 import type { Tensor } from "../../tensor/tensor.js";
 import type { FloatFunction } from "../compile/unary_functions.js";
 import { NotInteger, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
-import { type BuildContext, int8DType, integerStep, perTensorQParams, singleOutput } from "./context.js";
+import type { Int8DType } from "../../kernels/reference/common.js";
+import type { Step } from "../program.js";
+import type { Int8Backend } from "../backend.js";
+import { type BuildContext, attachOutputTable, int8DType, integerStep, nodeNames, perTensorQParams, singleOutput } from "./context.js";
 
 export interface LookupChain {
   fn: FloatFunction;
@@ -26,7 +29,7 @@ export interface LookupChain {
   opTypes: string[];
 }
 
-export function buildLookup(op: QuantizedOp, _ctx: BuildContext, chain: LookupChain) {
+export function buildLookup(op: QuantizedOp, ctx: BuildContext, chain: LookupChain) {
   const x = runtimeQuantizedInput(op, chain.dataInput, "lookup table input");
   const out = singleOutput(op);
   const inQ = perTensorQParams(x.quant, "input");
@@ -39,9 +42,12 @@ export function buildLookup(op: QuantizedOp, _ctx: BuildContext, chain: LookupCh
   }
   const table = unaryByteTable(plan.inputDType, (q) => plan.table[q - plan.inputOffset]!);
   const outDType = int8DType(out.quant);
-  const raise = chain.constantDims.filter((d) => d.length > 0);
+  // Size-1 constants only matter for the output's dims when they have more dims than the input.
+  const rank = ctx.view.rankOf(x.value);
+  const raise = chain.constantDims.filter((d) => d.length > 0 && (rank === undefined || d.length > rank));
   const name = chain.opTypes.length === 0 ? "Requantize" : `LookupTable(${chain.opTypes.join("+")})`;
-  return integerStep(op, name, [x.value], ([t]) => {
+  if (raise.length === 0) return tableStep(nodeNames(op), name, x.value, out.value, table, outDType, ctx.backend);
+  return integerStep(ctx, op, name, [x.value], ([t]) => {
     if (t!.dtype !== x.quant.dtype) throw new Error(`input is ${t!.dtype}, expected ${x.quant.dtype}`);
     let dims = t!.dims;
     for (const d of raise) dims = broadcastShapes(dims, d, name);
@@ -49,4 +55,22 @@ export function buildLookup(op: QuantizedOp, _ctx: BuildContext, chain: LookupCh
     applyUnaryTable(table, t!.data as Int8Array, data);
     return [{ dtype: outDType, dims: [...dims], data } as Tensor];
   });
+}
+
+/** A unary byte-table step: output = table[byte(input)], same dims. */
+export function tableStep(
+  nodes: string[], opType: string, input: string, output: string, table: Uint8Array, outDType: Int8DType,
+  backend: Pick<Int8Backend, "newTensor" | "release">,
+): Step {
+  const step: Step = {
+    nodes, opType, kind: "integer", inputs: [input], outputs: [output],
+    run: ([t]) => {
+      const y = backend.newTensor(outDType, t!.dims);
+      applyUnaryTable(table, t!.data as Int8Array, y.data);
+      return [y];
+    },
+    table: { kind: "unary", input, table, outDType },
+  };
+  attachOutputTable(step, backend);
+  return step;
 }

@@ -46,13 +46,17 @@ function linearStep(
   const outQ = perTensorQParams(singleOutput(op).quant, `${opType} output`);
   const [k, n] = bTensor.dims as [number, number];
   const layer = layerName(op);
+  const aK = ctx.view.staticDim(a.value, transA ? 0 : -1);
+  if (aK !== undefined && aK !== k) {
+    throw new Error(`layer ${layer}: A has ${aK} columns but the weight [${bTensor.dims.join(", ")}] has ${k} rows (inner dimensions differ)`);
+  }
   const bias = resolveBias(biasInput, aQ.scale[0]! * alpha, bQ.scale, n, layer, ctx);
   const bData = bTensor.data as Int8Array | Uint8Array;
   checkAccumulatorRange(n, k, (c, i) => bData[i * n + c]!, (c) => bQ.zeroPoint[bQ.zeroPoint.length === 1 ? 0 : c]!,
     aQ.dtype as "int8" | "uint8", aQ.zeroPoint[0]!, bias, layer, ctx);
   const plan = planWithAlpha(aQ, bQ, outQ, alpha, op);
   const kernel = ctx.backend.linear(plan, bTensor, bias);
-  return integerStep(op, opType, [a.value], ([t]) => [kernel(transA ? transpose(t!, [1, 0]) : t!)]);
+  return integerStep(ctx, op, opType, [a.value], ([t]) => [kernel(transA ? transpose(t!, [1, 0]) : t!)], true, kernel);
 }
 
 export function buildMatMul(op: QuantizedOp, ctx: BuildContext) {
@@ -70,9 +74,9 @@ export function buildMatMul(op: QuantizedOp, ctx: BuildContext) {
   const kernel = ctx.backend.matMul(prepareMatMul({ a: aQ, b: bPer, output: outQ, ...(op.activation ? { activation: op.activation } : {}) }));
   if (b.constant) {
     const constant = b.constant;
-    return integerStep(op, "MatMul", [a.value], ([t]) => [kernel(t!, constant)]);
+    return integerStep(ctx, op, "MatMul", [a.value], ([t]) => [kernel(t!, constant)], true, kernel);
   }
-  return integerStep(op, "MatMul", [a.value, b.value], ([ta, tb]) => [kernel(ta!, tb!)]);
+  return integerStep(ctx, op, "MatMul", [a.value, b.value], ([ta, tb]) => [kernel(ta!, tb!)], true, kernel);
 }
 
 export function buildGemm(op: QuantizedOp, ctx: BuildContext) {

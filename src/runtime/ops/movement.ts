@@ -9,8 +9,7 @@ import { attr, intAttr, stringAttr } from "../../graph/ir.js";
 import { padArguments, resizeArguments } from "../../graph/op_arguments.js";
 import { evaluateNode } from "../../graph/eval/index.js";
 import {
-  type ResizePlan, type CoordinateTransformationMode, type NearestMode, concat, pad, prepareConcat, preparePad,
-  prepareResize, resize,
+  type CoordinateTransformationMode, type NearestMode, pad, prepareConcat, preparePad, prepareResize,
 } from "../../kernels/reference/index.js";
 import { transpose } from "../../kernels/reference/data_movement.js";
 import { toNumbers, type Tensor } from "../../tensor/tensor.js";
@@ -37,7 +36,7 @@ export function buildMovement(op: QuantizedOp, ctx: BuildContext) {
   const node = op.node;
   const runtimeInputs = others.filter((i) => i?.kind === "runtime").map((i) => i!.value);
   const evalCtx = { opset: ctx.view.opset };
-  return integerStep(op, op.opType, [x.value, ...runtimeInputs], (values) => {
+  return integerStep(ctx, op, op.opType, [x.value, ...runtimeInputs], (values) => {
     const data = values[0]!;
     let r = 1;
     const inputs: (Tensor | undefined)[] = [data, ...others.map((i) => {
@@ -48,19 +47,20 @@ export function buildMovement(op: QuantizedOp, ctx: BuildContext) {
       ? [transpose(data, attr(node, "perm", "ints") ?? undefined)]
       : evaluateNode(node, inputs, evalCtx);
     return moved.map((t, k) => applyTable(tables[k]!.table, t, tables[k]!.dtype));
-  });
+  }, false);
 }
 
-export function buildConcat(op: QuantizedOp, _ctx: BuildContext) {
+export function buildConcat(op: QuantizedOp, ctx: BuildContext) {
   const inputs = op.inputs.map((_, i) => quantizedInput(op, i, `Concat input ${i}`));
   const out = op.outputs[0]!;
   const plan = prepareConcat(intAttr(op.node, "axis", 0), inputs.map((i) => perTensorQParams(i.quant, "Concat input")),
     perTensorQParams(out.quant, "Concat output"));
   const runtime = inputs.filter((i) => !i.constant);
-  return integerStep(op, "Concat", runtime.map((i) => i.value), (values) => {
+  const kernel = ctx.backend.concat(plan);
+  return integerStep(ctx, op, "Concat", runtime.map((i) => i.value), (values) => {
     let r = 0;
     const all = inputs.map((i) => i.constant ?? values[r++]!);
-    return [concat(plan, all)];
+    return [kernel(all)];
   });
 }
 
@@ -88,7 +88,7 @@ export function buildPad(op: QuantizedOp, ctx: BuildContext) {
   const plan = preparePad({ pads: args.pads, mode, constantValue: args.value }, inQ);
   const table = requantizeTable(inQ, perTensorQParams(out.quant, "output"));
   const dtype = int8DType(out.quant);
-  return integerStep(op, "Pad", [x.value], ([t]) => [applyTable(table, pad(plan, t!), dtype)]);
+  return integerStep(ctx, op, "Pad", [x.value], ([t]) => [applyTable(table, pad(plan, t!), dtype)]);
 }
 
 export function buildResize(op: QuantizedOp, ctx: BuildContext) {
@@ -115,20 +115,21 @@ export function buildResize(op: QuantizedOp, ctx: BuildContext) {
   const scales = args.scales ?? undefined;
   const sizes = args.sizes ?? undefined;
   if (!scales && !sizes) throw new Error(`layer ${layerName(op)}: Resize needs scales or sizes`);
-  const plans = new Map<string, ResizePlan>();
-  return integerStep(op, "Resize", [x.value], ([t]) => {
+  const kernels = new Map<string, (t: Tensor) => Tensor>();
+  return integerStep(ctx, op, "Resize", [x.value], ([t]) => {
     const key = t!.dims.join(",");
-    let plan = plans.get(key);
-    if (!plan) {
+    let kernel = kernels.get(key);
+    if (!kernel) {
       const inputDims = t!.dims;
       if ((scales ?? sizes)!.length !== inputDims.length) throw new Error(`Resize scales/sizes have ${(scales ?? sizes)!.length} values for an input of rank ${inputDims.length}`);
       const outputDims = sizes ? [...sizes] : inputDims.map((d, i) => Math.floor(d * scales![i]!));
-      plan = prepareResize({
+      const plan = prepareResize({
         mode, coordinateTransformationMode: coordinateTransformationMode as CoordinateTransformationMode,
         nearestMode: nearestMode as NearestMode, inputDims, outputDims, ...(scales ? { scales } : {}),
       }, inQ, outQ);
-      plans.set(key, plan);
+      kernel = ctx.backend.resize(plan);
+      kernels.set(key, kernel);
     }
-    return [resize(plan, t!)];
+    return [kernel(t!)];
   });
 }

@@ -5,8 +5,7 @@
  */
 import { attr, intAttr, intsAttr, stringAttr } from "../../graph/ir.js";
 import {
-  type AveragePool2dAttributes, type GlobalAveragePoolPlan, averagePool2d, globalAveragePool, maxPool2d,
-  prepareAveragePool2d, prepareGlobalAveragePool, prepareMaxPool2d,
+  type AveragePool2dAttributes, prepareAveragePool2d, prepareGlobalAveragePool, prepareMaxPool2d,
 } from "../../kernels/reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { NotInteger, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
@@ -42,25 +41,25 @@ function lower(t: Tensor, spatial: number): Tensor {
   return spatial === 2 ? t : { ...t, dims: [t.dims[0]!, t.dims[1]!, t.dims[3]!] };
 }
 
-export function buildMaxPool(op: QuantizedOp, _ctx: BuildContext) {
+export function buildMaxPool(op: QuantizedOp, ctx: BuildContext) {
   if (op.node.outputs.filter((o) => o).length > 1) throw new NotInteger("MaxPool with an Indices output");
   if (attr(op.node, "storage_order", "int")) throw new NotInteger("MaxPool storage_order");
   const x = runtimeQuantizedInput(op, 0, "MaxPool input");
   const out = singleOutput(op);
   const { spatial, attrs } = windowAttrs(op);
-  const plan = prepareMaxPool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output"));
-  return integerStep(op, "MaxPool", [x.value], ([t]) => [lower(maxPool2d(plan, lift(t!, spatial)), spatial)]);
+  const kernel = ctx.backend.maxPool(prepareMaxPool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output")));
+  return integerStep(ctx, op, "MaxPool", [x.value], ([t]) => [lower(kernel(lift(t!, spatial)), spatial)]);
 }
 
-export function buildAveragePool(op: QuantizedOp, _ctx: BuildContext) {
+export function buildAveragePool(op: QuantizedOp, ctx: BuildContext) {
   const x = runtimeQuantizedInput(op, 0, "AveragePool input");
   const out = singleOutput(op);
   const { spatial, attrs } = windowAttrs(op);
-  const plan = prepareAveragePool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output"));
-  return integerStep(op, "AveragePool", [x.value], ([t]) => [lower(averagePool2d(plan, lift(t!, spatial)), spatial)]);
+  const kernel = ctx.backend.averagePool(prepareAveragePool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output")));
+  return integerStep(ctx, op, "AveragePool", [x.value], ([t]) => [lower(kernel(lift(t!, spatial)), spatial)]);
 }
 
-export function buildGlobalAveragePool(op: QuantizedOp, _ctx: BuildContext) {
+export function buildGlobalAveragePool(op: QuantizedOp, ctx: BuildContext) {
   if (op.node.domain === "com.microsoft" && intAttr(op.node, "channels_last", 0) === 1) {
     throw new NotInteger("QLinearGlobalAveragePool with channels_last");
   }
@@ -68,16 +67,16 @@ export function buildGlobalAveragePool(op: QuantizedOp, _ctx: BuildContext) {
   const out = singleOutput(op);
   const inQ = perTensorQParams(x.quant, "input");
   const outQ = perTensorQParams(out.quant, "output");
-  const plans = new Map<number, GlobalAveragePoolPlan>();
+  const plans = new Map<number, (t: Tensor) => Tensor>();
   const layer = layerName(op);
-  return integerStep(op, "GlobalAveragePool", [x.value], ([t]) => {
+  return integerStep(ctx, op, "GlobalAveragePool", [x.value], ([t]) => {
     if (t!.dims.length < 3) throw new Error(`layer ${layer}: input must be [N, C, spatial…], got [${t!.dims.join(", ")}]`);
     const size = t!.dims.slice(2).reduce((p, d) => p * d, 1);
-    let plan = plans.get(size);
-    if (!plan) {
-      plan = prepareGlobalAveragePool(inQ, outQ, size);
-      plans.set(size, plan);
+    let kernel = plans.get(size);
+    if (!kernel) {
+      kernel = ctx.backend.globalAveragePool(prepareGlobalAveragePool(inQ, outQ, size));
+      plans.set(size, kernel);
     }
-    return [globalAveragePool(plan, t!)];
+    return [kernel(t!)];
   });
 }

@@ -8,7 +8,7 @@
  * same as the one-axis form only when `axis` is the last axis, which is checked at run time.
  */
 import { intAttr } from "../../graph/ir.js";
-import { prepareSoftmax, softmax, softmaxOutputQParams } from "../../kernels/reference/index.js";
+import { prepareSoftmax, softmaxOutputQParams } from "../../kernels/reference/index.js";
 import { softmaxAxis } from "../../graph/op_arguments.js";
 import { runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import { type BuildContext, applyTable, int8DType, integerStep, perTensorQParams, requantizeTable } from "./context.js";
@@ -21,12 +21,13 @@ export function buildSoftmax(op: QuantizedOp, ctx: BuildContext) {
   const modern = op.node.domain === "com.microsoft" ? intAttr(op.node, "opset", 13) >= 13 : ctx.view.opset >= 13;
   const axis = op.node.domain === "com.microsoft" ? intAttr(op.node, "axis", -1) : softmaxAxis(op.node, ctx.view.opset);
   const plan = prepareSoftmax(inQ, outDType, axis);
+  const kernel = ctx.backend.softmax(plan);
   const table = requantizeTable(softmaxOutputQParams(outDType), outQ);
-  return integerStep(op, "Softmax", [x.value], ([t]) => {
+  return integerStep(ctx, op, "Softmax", [x.value], ([t]) => {
     const rank = t!.dims.length;
     if (!modern && (axis < 0 ? axis + rank : axis) !== rank - 1) {
       throw new Error(`Softmax before opset 13 over axes ${axis}… of a rank-${rank} input is not supported (only the last axis)`);
     }
-    return [applyTable(table, softmax(plan, t!), outDType)];
+    return [applyTable(table, kernel(t!), outDType, ctx.backend, true)];
   });
 }

@@ -1,0 +1,101 @@
+// MaxPool and AveragePool over 8-bit NCHW planes, bit for bit the reference kernels
+// (src/kernels/reference/pooling.ts): the max of the quantized values (then a requantization
+// table, if any); the average as acc = Σ (q − z) over the window's taps inside the image, count =
+// those taps (plus padding taps with count_include_pad, never the ceil-mode overhang), divided with
+// the reference's rounding — roundingDivide (ties away from zero) for equal params, or the
+// prepared fixed-point multiplier for `count` (headroom form) otherwise.
+
+/** Planes [p0, p1) of x [planes][H][W] → out [planes][OH][OW]. */
+export function maxPool(
+  x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
+  oh: i32, ow: i32, signed: i32, table: usize, p0: i32, p1: i32, out: usize,
+): void {
+  for (let p = p0; p < p1; p++) {
+    const plane = x + <usize>(p * h * w);
+    const dst = out + <usize>(p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best: i32 = i32.MIN_VALUE;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - pl + kx * dw;
+            if (ix < 0 || ix >= w) continue;
+            const v = signed != 0 ? <i32>load<i8>(plane + <usize>(iy * w + ix)) : <i32>load<u8>(plane + <usize>(iy * w + ix));
+            if (v > best) best = v;
+          }
+        }
+        const b = <u8>best;
+        store<u8>(dst + <usize>(oy * ow + ox), table != 0 ? load<u8>(table + <usize>b) : b);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function srdhm(a: i32, b: i32): i32 {
+  // floor((a·b + 2^30) / 2^31); b ≥ 0 so INT32_MIN·INT32_MIN cannot occur.
+  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
+}
+
+// @ts-ignore: decorator
+@inline function roundingDivideByPOT(x: i32, exponent: i32): i32 {
+  const mask = (1 << exponent) - 1;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/**
+ * AveragePool. `multipliers` holds, for every count 1 … kh·kw, three i32 (M0, shift, input shift)
+ * when the params differ; 0 for equal params (plain rounded division).
+ */
+export function averagePool(
+  x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, dh: i32, dw: i32,
+  oh: i32, ow: i32, signed: i32, inZero: i32, countIncludePad: i32, multipliers: usize,
+  outZero: i32, qmin: i32, qmax: i32, p0: i32, p1: i32, out: usize,
+): void {
+  for (let p = p0; p < p1; p++) {
+    const plane = x + <usize>(p * h * w);
+    const dst = out + <usize>(p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let acc = 0;
+        let count = 0;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - pt + ky * dh;
+          const rowInPadded = iy >= -pt && iy < h + pb;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - pl + kx * dw;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+              const v = signed != 0 ? <i32>load<i8>(plane + <usize>(iy * w + ix)) : <i32>load<u8>(plane + <usize>(iy * w + ix));
+              acc += v - inZero;
+              count++;
+            } else if (countIncludePad != 0 && rowInPadded && ix >= -pl && ix < w + pr) {
+              count++;
+            }
+          }
+        }
+        let scaled: i32;
+        if (count == 0) {
+          scaled = 0; // the reference refuses such a window; the caller checks the geometry first
+        } else if (multipliers == 0) {
+          const half = count >> 1;
+          scaled = (acc + (acc > 0 ? half : -half)) / count; // C division truncates toward zero
+        } else {
+          const m = multipliers + <usize>((count - 1) * 12);
+          const m0 = load<i32>(m);
+          const shift = load<i32>(m, 4);
+          const inputShift = load<i32>(m, 8);
+          let v = acc << inputShift;
+          if (shift > 0) v = v << shift;
+          v = srdhm(v, m0);
+          scaled = shift < 0 ? roundingDivideByPOT(v, -shift) : v;
+        }
+        const q = min(max(outZero + scaled, qmin), qmax);
+        store<u8>(dst + <usize>(oy * ow + ox), <u8>q);
+      }
+    }
+  }
+}
