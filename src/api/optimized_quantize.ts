@@ -77,7 +77,7 @@ export interface OptimizedQuantizeResult {
 export async function quantizeWithOptimizations(model: Model, data: AsyncIterable<Feeds>, options: OptimizedQuantizeOptions): Promise<OptimizedQuantizeResult> {
   const log = options.log ?? (() => {});
   const preset = resolvePreset(options);
-  const method = options.method ?? "minmax";
+  const method = options.method ?? "percentile";
   const { model: prepared, report: preparation } = prepareForQuantization(model, { minOpset: Math.max(preset.weight.perChannel ? 13 : 10, onnxOpset(model)) });
   let float = prepared;
   const optimizations: OptimizedQuantizeResult["optimizations"] = {};

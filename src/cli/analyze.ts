@@ -69,7 +69,7 @@ function addAnalysisOptions(cmd: Command): Command {
     .option("--data <data>", "evaluation data (default: the calibration data)")
     .option("--labels <file>", ".npy of integer labels in evaluation-data order (MNIST brings its own)")
     .addOption(new Option("--preset <name>", "target").choices(["ort", "tensorrt", "tflite"]).default("ort"))
-    .addOption(new Option("--method <name>", "calibration method").choices(["minmax", "moving-average", "entropy", "percentile", "mse"]).default("minmax"))
+    .addOption(new Option("--method <name>", "calibration method").choices(["minmax", "moving-average", "entropy", "percentile", "mse"]).default("percentile"))
     .option("--percentile <p>", "percentile for --method percentile", finite("--percentile"))
     .option("--per-channel", "per-channel weights (default)")
     .option("--per-tensor", "per-tensor weights")

@@ -35,7 +35,7 @@ export function registerQuantize(program: Command): void {
     .requiredOption("-o, --output <path>", "where to write the quantized model")
     .option("--calib <data>", "calibration data: mnist | random | directory of .npy/.npz | directory of images")
     .addOption(new Option("--preset <name>", "target").choices(["ort", "tensorrt", "tflite"]).default("ort"))
-    .addOption(new Option("--method <name>", "calibration method").choices(["minmax", "moving-average", "entropy", "percentile", "mse"]).default("minmax"))
+    .addOption(new Option("--method <name>", "calibration method").choices(["minmax", "moving-average", "entropy", "percentile", "mse"]).default("percentile"))
     .option("--percentile <p>", "percentile for --method percentile (default 99.99)", (v) => Number(v))
     .option("--per-channel", "per-channel weights (default)")
     .option("--per-tensor", "per-tensor weights")

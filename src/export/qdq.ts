@@ -12,12 +12,12 @@
  * - weights: int8 initializer + DequantizeLinear (axis = output-channel axis when per channel);
  * - biases: int32 initializer with scale input_scale · weight_scale, zero point 0.
  */
-import { cloneModel, onnxOpset, topologicalOrder, uniqueName, usedNames, type Graph, type Model, type Node } from "../graph/ir.js";
+import { cloneModel, onnxOpset, removeDeadNodes, topologicalOrder, uniqueName, usedNames, type Graph, type Model, type Node } from "../graph/ir.js";
 import { quantizeBias } from "../quant/bias.js";
 import type { QParams } from "../quant/qparams.js";
 import { quantizeTensor } from "../quant/quantize.js";
 import { quantizeWeight } from "../quant/weights.js";
-import type { QuantPlan } from "../plan/plan.js";
+import { EXCLUDED_BY_USER, type QuantPlan } from "../plan/plan.js";
 import { arrayTypeOf, toFloat32, type DType, type Tensor, type TypedArray } from "../tensor/tensor.js";
 
 export interface QdqExport {
@@ -36,6 +36,7 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
   const taken = usedNames(graph);
   const newNodes: Node[] = [];
   const rewire = new Map<string, string>(); // float tensor name → name readers should use instead
+  const floatValue = new Map<string, string>(); // quantized activation → where its float value still is
 
   const addInit = (base: string, t: Tensor) => {
     const name = uniqueName(graph, base, taken);
@@ -136,8 +137,10 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
       source = uniqueName(graph, `${base}_float`, taken);
       for (const n of graph.nodes) n.outputs = n.outputs.map((o) => (o === name ? source : o));
       dqOut = name;
+      if (!fold) floatValue.set(name, source);
     } else {
       rewire.set(name, dqOut);
+      if (!fold) floatValue.set(name, name);
     }
     const { scale, zp } = addParams(base, qp);
     // A folded x·factor quantizes x with scale s/factor: the same integers as quantizing x·factor with s.
@@ -156,9 +159,22 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
     });
   }
 
-  for (const n of graph.nodes) n.inputs = n.inputs.map((i) => rewire.get(i) ?? i);
+  // A Conv/Gemm/MatMul with constant weights that the user (or the mixed-precision search) excluded
+  // reads the float activation, not its DQ: fed by a DQ, ONNX Runtime's WeightBiasQuantization would
+  // quantize its float weights per tensor behind the user's back
+  // (qdq_transformer/weight_bias_quantization.cc); ONNX Runtime's own quantizer treats
+  // nodes_to_exclude the same way.
+  const excludedNodes = new Set(plan.floatNodes.filter((f) => f.reason === EXCLUDED_BY_USER).map((f) => f.name));
+  const keepsFloat = (n: Node) =>
+    excludedNodes.has(n.name) && weightedOps.has(n.opType) && n.inputs.slice(1).some((i) => floatModel.graph.initializers.has(i));
+  for (const n of graph.nodes) {
+    const floatReader = keepsFloat(n);
+    n.inputs = n.inputs.map((i) => (floatReader && floatValue.has(i) ? floatValue.get(i)! : rewire.get(i) ?? i));
+  }
   graph.nodes.push(...newNodes);
   graph.nodes = topologicalOrder(graph);
+  // Q/DQ pairs that only float readers needed are now unread.
+  removeDeadNodes(graph);
   // Shapes of renamed/rewired intermediates are re-inferred by runtimes; stale entries would mislead.
   graph.valueInfo.clear();
   model.producerName = "octet";
@@ -166,6 +182,9 @@ export function exportQdq(floatModel: Model, plan: QuantPlan, activationParams: 
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+/** Ops whose constant weights ONNX Runtime quantizes by itself when their input comes from a DQ. */
+const weightedOps = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 
 /** The float biases quantized with this weight, with the scale of the input they are added to. */
 function biasesOf(plan: QuantPlan, weight: string, graph: Graph, params: Map<string, QParams>) {

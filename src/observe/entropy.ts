@@ -239,6 +239,9 @@ export class EntropyObserver extends HistogramObserver {
   }
 
   protected rangeFromHistogram(h: SymmetricHistogram): Range {
+    // The |x| search assumes mass around 0; data that stays on one side of it (LayerNorm's
+    // variance + ε in [1.2, 15.7]) would come back as a degenerate range: keep its min/max.
+    if (h.min > 0 || h.max < 0) return { min: h.min, max: h.max };
     const counts = h.absoluteCounts();
     // The spike of exact zeros that ReLU outputs and padding produce would make every merge of
     // bin 0 look costly, so the search would settle on the smallest candidate and clip hard.

@@ -74,6 +74,9 @@ export interface QuantPlan {
   scaleFolds: ScaleFold[];
 }
 
+/** The FloatNode reason of nodes named by `exclude` (the exporter keeps their inputs float). */
+export const EXCLUDED_BY_USER = "excluded by the user";
+
 export interface PlanOptions {
   preset: Preset;
   /** Node names or op types to leave in float. */
@@ -140,7 +143,7 @@ export function planQuantization(graph: Graph, options: PlanOptions): QuantPlan 
   for (const node of topologicalOrder(graph)) {
     const rule = ruleFor(node);
     if (excluded.has(node.name) || excluded.has(node.opType)) {
-      plan.floatNodes.push({ name: node.name, opType: node.opType, reason: "excluded by the user" });
+      plan.floatNodes.push({ name: node.name, opType: node.opType, reason: EXCLUDED_BY_USER });
       continue;
     }
     if (!rule) {
