@@ -10,10 +10,14 @@
  *   unsigned   one-sided tensors (min ≥ 0, quantized to uint8 [0, T]) searched with 256 levels from
  *              bin 256: TensorRT's 128 levels assume a sign bit that an asymmetric uint8 range does
  *              not spend, so the search trades resolution it does not actually lose for clipping;
- *   both       damp-zero and unsigned together.
+ *   both       damp-zero and unsigned together;
+ *   both+offset  and tensors whose values all lie away from 0 (min > 0 or max < 0, e.g. a
+ *              LayerNorm variance) keep their MinMax range: the search over |x| assumes mass near 0
+ *              and otherwise returns a threshold at or below the smallest value, a degenerate range.
  *
  *   node --import tsx bench/ppocr_entropy.ts --model cls [--calib 64] [--show 25]
  */
+import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import type { CalibrationMethod } from "../src/calibrate/calibrate.js";
 import { calibratedTensors } from "../src/calibrate/calibrate.js";
@@ -30,10 +34,12 @@ import {
   calibrateEveryMethod, calibrationFeeds, memoizedRunner, openQuietSession, preparedPlan, scoreModel,
 } from "../examples/ppocr/quantize_all.js";
 
-type Variant = "tensorrt" | "damp-zero" | "unsigned" | "both";
-const VARIANTS: Variant[] = ["tensorrt", "damp-zero", "unsigned", "both"];
+type Variant = "tensorrt" | "damp-zero" | "unsigned" | "both" | "both+offset";
+const VARIANTS: Variant[] = ["tensorrt", "damp-zero", "unsigned", "both", "both+offset"];
 
 function entropyRange(h: ReturnType<HistogramObserver["snapshot"]>, variant: Variant): Range {
+  if (variant === "both+offset" && (h.min > 0 || h.max < 0)) return { min: h.min, max: h.max };
+  if (variant === "both+offset") variant = "both";
   const counts = h.absoluteCounts();
   if (variant === "damp-zero" || variant === "both") counts[0] = counts[1]!;
   const oneSided = h.min >= 0;
@@ -102,7 +108,9 @@ async function main(): Promise<void> {
   await floatSession.release();
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
-  process.exitCode = 1;
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    process.exitCode = 1;
+  });
+}

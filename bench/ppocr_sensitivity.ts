@@ -21,12 +21,18 @@
  */
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { ErrorAccumulator } from "../src/analyze/metrics.js";
 import { calibratedTensors, type CalibrationMethod } from "../src/calibrate/calibrate.js";
 import { withExtraOutputs } from "../src/calibrate/expose.js";
 import { createOrtNodeExecutor } from "../src/calibrate/ort_node.js";
-import { topologicalOrder, type Graph, type Model, type Node } from "../src/graph/ir.js";
+import type { Feeds } from "../src/calibrate/executor.js";
+import { exportQdq } from "../src/export/qdq.js";
+import { cloneModel, topologicalOrder, type Graph, type Model, type Node } from "../src/graph/ir.js";
+import { presetByName } from "../src/plan/preset.js";
+import { resolveActivationParams } from "../src/plan/resolve.js";
+import { fakeQuantize } from "../src/quant/quantize.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { loadModel } from "../src/onnx/files.js";
 import { qRange } from "../src/quant/dtype.js";
@@ -61,6 +67,9 @@ export function regionsOf(kind: ModelKind, graph: Graph): Map<string, string[]> 
     const softmaxes = byType("Softmax");
     const outputSoftmax = softmaxes[softmaxes.length - 1]!;
     add("backbone", order.slice(0, neckStart));
+    for (const [a, b] of [[0, 0.25], [0, 0.5], [0, 0.75], [0.25, 1], [0.5, 1], [0.75, 1]] as const) {
+      add(`backbone ${100 * a}–${100 * b}%`, order.slice(Math.round(a * neckStart), Math.round(b * neckStart)));
+    }
     add("neck (SVTR blocks)", order.slice(neckStart, neckEnd + 1));
     add("after neck (convs, concat, head)", order.slice(neckEnd + 1));
     const attention = order.filter((n, i) => i >= neckStart && i <= neckEnd &&
@@ -99,6 +108,22 @@ export function regionsOf(kind: ModelKind, graph: Graph): Map<string, string[]> 
     const headMatMul = producers.get(head.find((n) => n.opType === "Add")?.inputs[0] ?? "");
     add("head (last MatMul, bias Add, Softmax)", [...(headMatMul ? [headMatMul] : []), ...head]);
     add("output Softmax", [outputSoftmax]);
+    // PPLCNetV3 backbone blocks: Conv → HardSwish as Add(+3) → Clip(0, 6) → Mul(x, ·) → Div(6) →
+    // learnable affine Mul(w₀) → Add(w₁) → next Conv; squeeze-excite: GAP → Conv → Relu → Conv → HardSigmoid → Mul.
+    const backbone = order.slice(0, neckStart);
+    const scalarConstant = (n: Node) => n.inputs.map((i) => graph.initializers.get(i)).find((t) => t && t.dims.reduce((a, b) => a * b, 1) === 1);
+    const value = (n: Node) => { const t = scalarConstant(n); return t ? (t.data as Float32Array)[0]! : undefined; };
+    const hardswish = backbone.filter((n) => (n.opType === "Add" && value(n) === 3) || n.opType === "Clip" ||
+      (n.opType === "Div" && value(n) === 6) || (n.opType === "Mul" && readers(n.outputs[0]!).some((r) => r.opType === "Div" && value(r) === 6)));
+    const affine = backbone.filter((n) => (n.opType === "Mul" || n.opType === "Add") && value(n) !== undefined && !hardswish.includes(n));
+    const se = backbone.filter((n) => n.opType === "GlobalAveragePool" || n.opType === "Relu" || n.opType === "HardSigmoid" ||
+      (n.opType === "Conv" && n.inputs.some((i) => ["GlobalAveragePool", "Relu"].includes(producers.get(i)?.opType ?? ""))) ||
+      (n.opType === "Mul" && n.inputs.some((i) => producers.get(i)?.opType === "HardSigmoid")));
+    add("backbone Conv (outside SE)", backbone.filter((n) => n.opType === "Conv" && !se.includes(n)));
+    add("backbone HardSwish (Add 3, Clip, Mul, Div 6)", hardswish);
+    add("backbone affine (Mul w0, Add w1)", affine);
+    add("backbone HardSwish + affine", [...hardswish, ...affine]);
+    add("backbone squeeze-excite", se);
     add("swish (Mul, Sigmoid, Mul)", order.filter((n) => n.opType === "Sigmoid" || (n.opType === "Mul" && (readers(n.outputs[0]!).some((r) => r.opType === "Sigmoid") || n.inputs.some((i) => producers.get(i)?.opType === "Sigmoid")))));
   }
   return regions;
@@ -116,6 +141,10 @@ function configsOf(regions: Map<string, string[]>, quantizable: string[], wanted
   for (const [name, nodes] of regions) {
     if (wanted !== "all" && !wanted.includes(name)) continue;
     out.push({ name: `${name} float`, exclude: nodes });
+    if (name.startsWith("backbone ") && !name.endsWith("%") && regions.has("backbone")) {
+      const keep = new Set(nodes);
+      out.push({ name: `backbone float except ${name.slice(9)}`, exclude: regions.get("backbone")!.filter((n) => !keep.has(n)) });
+    }
     if (inverse) {
       const keep = new Set(nodes);
       out.push({ name: `only ${name}`, exclude: quantizable.filter((n) => !keep.has(n)) });
@@ -163,24 +192,86 @@ function dequantizedNames(qdq: Model, floatGraph: Graph, folds: { input: string;
   return out;
 }
 
+// ─── Weights vs activations ────────────────────────────────────────────────────────────────────
+
+/**
+ * Three models per method: int8 weights with float activations (the float model with its weights
+ * fake-quantized), int8 activations with float weights (the QDQ export of a plan with no weights
+ * or biases), and both. Prints the per-layer weight SQNR, worst first.
+ */
+async function splitWeightsActivations(
+  kind: ModelKind, model: Model, prepared: Model, feeds: Feeds[], methods: CalibrationMethod[], exclude: string[], lines: string,
+): Promise<void> {
+  const { plan } = preparedPlan(model, "ort", exclude);
+  const names = calibratedTensors(plan);
+  const multi = await calibrateEveryMethod(prepared, names, feeds, { symmetric: (n) => plan.activations.get(n)!.format.symmetric });
+  const evalCount = lines ? Number(lines) : kind === "rec" ? 200 : kind === "cls" ? 100 : 20;
+  const set = buildEvaluationSet({ lineCount: kind === "rec" ? evalCount : 0, directionCount: kind === "cls" ? evalCount : 0, pageCount: kind === "det" ? evalCount : 0 });
+  const floatSession = await openQuietSession(packagedModelPaths()[kind]);
+  const reference = memoizedRunner(ortRunner(floatSession));
+  console.log(`float: ${fmt(await scoreModel(kind, reference, set))}`);
+  const preset = presetByName("ort");
+  let printedWeights = false;
+  for (const method of methods) {
+    const result = await quantizeFromCalibration(model, calibrationFor(multi, method, names), { exclude, excludedReadFloat: true });
+    if (!printedWeights) {
+      printedWeights = true;
+      const rows = [...result.plan.weights.values()].map((w) => {
+        const t = result.prepared.graph.initializers.get(w.name)!;
+        const x = t.data as Float32Array;
+        const acc = new ErrorAccumulator();
+        acc.add(x, fakeQuantize(x, result.params.get(w.name)!, t.dims));
+        return { name: w.name, node: w.node, dims: t.dims.join("×"), sqnr: acc.sqnr };
+      }).sort((a, b) => a.sqnr - b.sqnr);
+      console.log(`weight SQNR (dB), per-channel int8 symmetric narrow, worst 12 of ${rows.length}:`);
+      for (const r of rows.slice(0, 12)) console.log(`  ${r.sqnr.toFixed(1).padStart(5)}  ${r.node} ${r.name} [${r.dims}]`);
+    }
+    const weightsOnly = cloneModel(result.prepared);
+    for (const w of result.plan.weights.values()) {
+      const t = weightsOnly.graph.initializers.get(w.name)!;
+      weightsOnly.graph.initializers.set(w.name, { dtype: "float32", dims: t.dims, data: fakeQuantize(t.data as Float32Array, result.params.get(w.name)!, t.dims) });
+    }
+    const ranges = new Map(names.map((n) => [n, result.calibration.observers.get(n)!.range()]));
+    const activationParams = resolveActivationParams(result.prepared.graph, result.plan, ranges, preset);
+    const activationsOnly = exportQdq(result.prepared, { ...result.plan, weights: new Map(), biases: new Map() }, activationParams).model;
+    // ONNX Runtime's WeightBiasQuantization (level basic) would quantize the float weights of a Conv
+    // fed by a DQ per tensor: the activations-only model runs with graph optimizations disabled.
+    const variants = [
+      ["int8 weights, float activations", weightsOnly, "all"],
+      ["float weights, int8 activations", activationsOnly, "disabled"],
+      ["both", result.model, "all"],
+      ["both (optimizations disabled)", result.model, "disabled"],
+    ] as const;
+    for (const [label, m, level] of variants) {
+      const session = await openQuietSession(encodeModel(m), 1, level);
+      console.log(`${method.padEnd(14)} ${label.padEnd(34)} ${fmt(await scoreModel(kind, session, set, reference))}`);
+      await session.release();
+    }
+  }
+  await floatSession.release();
+}
+
 // ─── Command ───────────────────────────────────────────────────────────────────────────────────
 
 async function main(): Promise<void> {
   const o = new Command()
     .option("--model <kind>", "det | rec | cls", "rec")
     .option("--methods <list>", "calibration methods", "mse")
-    .option("--regions <list>", "region names (comma-separated) or all", "all")
+    .option("--regions <list>", "region names separated by ';', or all", "all")
     .option("--inverse", "also quantize each region alone")
+    .option("--compose-folds", "prototype planner rule of bench/compose_folds.ts, applied to every configuration")
+    .option("--bias-correction", "empirical bias correction (src/optimize) on the calibration samples, every configuration")
     .option("--configs <list>", "instead of regions: exclusion lists separated by ';' (each a comma-separated list of node names or op types)")
     .option("--calib <n>", "calibration samples (lines, directions or pages)", "64")
     .option("--lines <n>", "evaluation lines / directions / pages", "")
     .option("--sqnr", "per-tensor SQNR table instead of region accuracy")
+    .option("--split", "weights only vs activations only vs both, and the per-layer weight SQNR")
     .option("--sqnr-lines <n>", "samples for the SQNR table", "16")
     .option("--exclude <list>", "SQNR mode: node names or op types kept in float", "")
     .option("--out <dir>", "scratch directory for models", "/tmp/octet-ppocr-sensitivity")
     .option("--json <path>", "results as JSON")
     .parse()
-    .opts<{ model: ModelKind; methods: string; regions: string; inverse?: boolean; calib: string; lines: string; sqnr?: boolean; sqnrLines: string; exclude: string; out: string; json?: string; configs?: string }>();
+    .opts<{ model: ModelKind; methods: string; regions: string; inverse?: boolean; calib: string; lines: string; sqnr?: boolean; split?: boolean; sqnrLines: string; exclude: string; out: string; json?: string; configs?: string; composeFolds?: boolean; biasCorrection?: boolean }>();
   const kind = o.model;
   const methods = o.methods.split(",") as CalibrationMethod[];
   const floatPath = packagedModelPaths()[kind];
@@ -202,7 +293,7 @@ async function main(): Promise<void> {
     const producerOp = new Map(prepared.graph.nodes.flatMap((n) => n.outputs.map((x) => [x, `${n.opType} ${n.name}`] as const)));
     const rows: Record<string, unknown>[] = [];
     for (const method of methods) {
-      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, names), { exclude });
+      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, names), { exclude, excludedReadFloat: true });
       const dqNames = dequantizedNames(result.model, result.prepared.graph, result.plan.scaleFolds);
       const tensors = topologicalOrder(result.prepared.graph).flatMap((n) => n.outputs).filter((t) => result.params.has(t) && dqNames.has(t) && !result.prepared.graph.initializers.has(t));
       const floatExec = await createOrtNodeExecutor(withExtraOutputs(result.prepared, tensors), { threads: 1 });
@@ -236,11 +327,16 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (o.split) {
+    await splitWeightsActivations(kind, model, prepared, feeds, methods, o.exclude ? o.exclude.split(",") : [], o.lines);
+    return;
+  }
+
   const regions = regionsOf(kind, prepared.graph);
   const quantizable = fullPlan.quantizedNodes;
   const configs = o.configs !== undefined
     ? o.configs.split(";").map((c) => ({ name: c ? `${c} float` : "everything quantized", exclude: c ? c.split(",") : [] }))
-    : configsOf(regions, quantizable, o.regions === "all" ? "all" : o.regions.split(","), o.inverse ?? false);
+    : configsOf(regions, quantizable, o.regions === "all" ? "all" : o.regions.split(";"), o.inverse ?? false);
   const plans = configs.map((c) => preparedPlan(model, "ort", c.exclude).plan);
   const names = [...new Set(plans.flatMap((p) => calibratedTensors(p)))];
   const multi = await calibrateEveryMethod(prepared, names, feeds);
@@ -255,7 +351,9 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [{ method: "float", config: "float", ...floatScores }];
   for (const method of methods) {
     for (const [i, c] of configs.entries()) {
-      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, calibratedTensors(plans[i]!)), { exclude: c.exclude });
+      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, calibratedTensors(plans[i]!)), {
+        exclude: c.exclude, excludedReadFloat: true, composeFolds: o.composeFolds ?? false, ...(o.biasCorrection ? { biasCorrection: feeds } : {}),
+      });
       const path = join(o.out, `${kind}.${method}.${i}.onnx`);
       writeFileSync(path, encodeModel(result.model));
       const session = await openQuietSession(path);
@@ -274,7 +372,9 @@ function fmt(s: { primary: number; secondary?: number; vsFloat?: number }): stri
   return `${p(s.primary)} ${p(s.secondary)} ${p(s.vsFloat)}`;
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
-  process.exitCode = 1;
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    process.exitCode = 1;
+  });
+}

@@ -5,7 +5,11 @@
  *   node --import tsx examples/ppocr/quantize_all.ts [--models det,rec,cls]
  *        [--methods minmax,moving-average,percentile,entropy,mse] [--preset ort] [--exclude names,OpTypes]
  *        [--calib-lines 64] [--calib-directions 64] [--calib-pages 16] [--calib-seed 7]
- *        [--out /tmp/octet-ppocr] [--doc docs/ppocr.md] [--json results.json]
+ *        [--out /tmp/octet-ppocr] [--tag s] [--doc docs/ppocr.md] [--json results.json]
+ *        [--excluded-read-float] [--bias-correction] [--compose-folds]
+ *
+ * The last three are experiments of the recogniser investigation (docs/ppocr.md): excluded nodes
+ * reading float tensors, empirical bias correction, and bench/compose_folds.ts's prototype rule.
  *
  * Calibration data is rendered with a seed different from the evaluation set's (DEFAULT_SEED), so
  * the models are never calibrated on the lines they are scored on.
@@ -23,7 +27,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import * as ort from "onnxruntime-node";
-import { quantizeModel } from "../../src/api/quantize.js";
+import { quantizeModel, resolvePreset } from "../../src/api/quantize.js";
+import { exportWithComposedFolds } from "../../bench/compose_folds.js";
+import { exportQdq } from "../../src/export/qdq.js";
+import { correctBiases } from "../../src/optimize/bias_correction.js";
+import { resolveActivationParams } from "../../src/plan/resolve.js";
 import { prepareForQuantization } from "../../src/api/prepare.js";
 import { calibratedTensors, type Calibration, type CalibrationMethod } from "../../src/calibrate/calibrate.js";
 import type { Executor, Feeds } from "../../src/calibrate/executor.js";
@@ -153,9 +161,21 @@ export function calibrationFor(multi: MultiCalibration, method: CalibrationMetho
   return { method, samples: multi.samples, observers };
 }
 
+export interface FromCalibrationOptions {
+  preset?: PresetName;
+  exclude?: string[];
+  /** Post-process the export so excluded nodes read float tensors (see excludedNodesReadFloat). */
+  excludedReadFloat?: boolean;
+  /** Prototype planner rule: scale folds extended over the scalar Mul/Add chains after them (bench/compose_folds.ts). */
+  composeFolds?: boolean;
+  /** Empirical bias correction (src/optimize/bias_correction.ts) over these samples, input quantization included. */
+  biasCorrection?: readonly Feeds[];
+  threads?: number;
+}
+
 /** quantizeModel from a finished calibration (no data, no executor needed). */
 export async function quantizeFromCalibration(
-  model: Model, calibration: Calibration, options: { preset?: PresetName; exclude?: string[] } = {},
+  model: Model, calibration: Calibration, options: FromCalibrationOptions = {},
 ): ReturnType<typeof quantizeModel> {
   const { plan } = preparedPlan(model, options.preset ?? "ort", options.exclude ?? []);
   const names = calibratedTensors(plan);
@@ -164,24 +184,87 @@ export async function quantizeFromCalibration(
     if (!o) throw new Error(`calibration has no observer for tensor ${n}`);
     return [n, o] as const;
   })) };
-  return quantizeModel(model, undefined, {
+  const result = await quantizeModel(model, undefined, {
     method: calibration.method,
     preset: options.preset ?? "ort",
     exclude: options.exclude ?? [],
     calibrations: [restricted],
     createExecutor: () => Promise.reject(new Error("quantizeFromCalibration runs no calibration")),
   });
+  let out = result;
+  const preset = resolvePreset({ preset: options.preset ?? "ort" });
+  const range = (t: string) => restricted.observers.get(t)!.range();
+  let floatModel = result.prepared;
+  let floatPlan = result.plan;
+  if (options.biasCorrection) {
+    const bc = await correctBiases(result.prepared, result.plan, iterate(options.biasCorrection), {
+      createExecutor: (m) => createOrtNodeExecutor(m, { threads: options.threads ?? 1 }),
+      activationParams: result.params,
+    });
+    floatModel = bc.model;
+    floatPlan = bc.plan;
+  }
+  if (options.composeFolds) {
+    const c = exportWithComposedFolds(floatModel, floatPlan, range, preset);
+    if (c.misaligned.length) throw new Error(`composed folds: offsets of ${c.misaligned.join(", ")} fall outside the integer range`);
+    out = { ...result, model: c.model, plan: c.plan, params: c.params };
+  } else if (options.biasCorrection) {
+    const ranges = new Map(calibratedTensors(floatPlan).map((t) => [t, range(t)]));
+    const exported = exportQdq(floatModel, floatPlan, resolveActivationParams(floatModel.graph, floatPlan, ranges, preset));
+    out = { ...result, model: exported.model, plan: floatPlan, params: exported.params };
+  }
+  if (!options.excludedReadFloat) return out;
+  const excluded = out.plan.floatNodes.filter((f) => f.reason === "excluded by the user").map((f) => f.name);
+  return { ...out, model: excludedNodesReadFloat(out.model, excluded).model };
+}
+
+/**
+ * Makes nodes kept in float read float tensors: every input of `nodes` that is the output of an
+ * activation Q → DQ pair is replaced by the Q's float input (the tensor before quantization).
+ *
+ * Why: exportQdq rewires every reader of a quantized tensor to its DQ output, the excluded ones
+ * too. ONNX Runtime (≥ 1.20, level 1 "basic") then runs WeightBiasQuantization on any Conv,
+ * ConvTranspose or Gemm whose input comes from a per-tensor DQ and whose weight is a float
+ * initializer: it quantizes that weight itself, per tensor (onnxruntime/core/optimizer/
+ * qdq_transformer/weight_bias_quantization.cc). An "excluded" Conv is then not float at all, and
+ * per-tensor weights are far worse than octet's per-channel ones. Pairs whose Q has its own
+ * (folded) scale or zero point are left alone: their Q input is not the tensor the DQ stands for.
+ */
+export function excludedNodesReadFloat(model: Model, nodes: Iterable<string>): { model: Model; rewired: number } {
+  const names = new Set(nodes);
+  const producer = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const floatSource = new Map<string, string>();
+  for (const dq of model.graph.nodes) {
+    if (dq.opType !== "DequantizeLinear") continue;
+    const q = producer.get(dq.inputs[0]!);
+    if (q?.opType !== "QuantizeLinear" || q.inputs[1] !== dq.inputs[1] || q.inputs[2] !== dq.inputs[2]) continue;
+    floatSource.set(dq.outputs[0]!, q.inputs[0]!);
+  }
+  let rewired = 0;
+  const nodesOut = model.graph.nodes.map((n) => {
+    if (!names.has(n.name)) return n;
+    const inputs = n.inputs.map((i) => {
+      const source = floatSource.get(i);
+      if (source === undefined) return i;
+      rewired++;
+      return source;
+    });
+    return { ...n, inputs };
+  });
+  return { model: { ...model, graph: { ...model.graph, nodes: nodesOut } }, rewired };
 }
 
 // ─── Evaluation helpers ────────────────────────────────────────────────────────────────────────
 
 /** evaluate.ts's session settings, without ONNX Runtime's warnings about unused initializers. */
-export function openQuietSession(pathOrBytes: string | Uint8Array, threads = 1): Promise<ort.InferenceSession> {
+export function openQuietSession(
+  pathOrBytes: string | Uint8Array, threads = 1, level: "disabled" | "basic" | "extended" | "all" = "all",
+): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
-    graphOptimizationLevel: "all",
+    graphOptimizationLevel: level,
     logSeverityLevel: 3,
   };
   return typeof pathOrBytes === "string" ? ort.InferenceSession.create(pathOrBytes, options) : ort.InferenceSession.create(pathOrBytes, options);
@@ -265,6 +348,9 @@ interface RunOptions {
   methods: CalibrationMethod[];
   preset: PresetName;
   exclude: string[];
+  excludedReadFloat: boolean;
+  composeFolds: boolean;
+  biasCorrection: boolean;
   counts: CalibrationCounts;
   calibSeed: number;
   out: string;
@@ -305,7 +391,10 @@ export async function runAll(o: RunOptions): Promise<Omit<RunSummary, "date" | "
 
     for (const method of o.methods) {
       const start = performance.now();
-      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, names), { preset: o.preset, exclude: o.exclude });
+      const result = await quantizeFromCalibration(model, calibrationFor(multi, method, names), {
+        preset: o.preset, exclude: o.exclude, excludedReadFloat: o.excludedReadFloat, composeFolds: o.composeFolds,
+        ...(o.biasCorrection ? { biasCorrection: feeds } : {}), threads: o.threads,
+      });
       const bytes = encodeModel(result.model);
       const quantizeSeconds = (performance.now() - start) / 1000;
       const path = join(o.out, `${kind}.${method}${o.tag ? `.${o.tag}` : ""}.onnx`);
@@ -399,6 +488,9 @@ export async function main(argv = process.argv): Promise<void> {
     .option("--methods <list>", "calibration methods", listOf(ALL_METHODS, "method"), [...ALL_METHODS])
     .option("--preset <name>", "ort | tensorrt | tflite", "ort")
     .option("--exclude <list>", "node names or op types kept in float", (v) => v.split(",").map((s) => s.trim()).filter(Boolean), [] as string[])
+    .option("--bias-correction", "empirical bias correction (src/optimize/bias_correction.ts) on the calibration samples")
+    .option("--compose-folds", "prototype: compose scale folds with the scalar Mul/Add chains after them (bench/compose_folds.ts)")
+    .option("--excluded-read-float", "excluded nodes read the float tensors, not the dequantized ones (see excludedNodesReadFloat)")
     .option("--calib-lines <n>", "recogniser calibration lines", positiveInt, 64)
     .option("--calib-directions <n>", "classifier calibration samples", positiveInt, 64)
     .option("--calib-pages <n>", "detector calibration pages", positiveInt, 16)
@@ -410,14 +502,14 @@ export async function main(argv = process.argv): Promise<void> {
     .option("--json <path>", "write the full results as JSON")
     .parse(argv)
     .opts<{
-      models: ModelKind[]; methods: CalibrationMethod[]; preset: PresetName; exclude: string[]; calibLines: number;
+      models: ModelKind[]; methods: CalibrationMethod[]; preset: PresetName; exclude: string[]; excludedReadFloat?: boolean; composeFolds?: boolean; biasCorrection?: boolean; calibLines: number;
       calibDirections: number; calibPages: number; calibSeed: number; threads: number; out: string; tag: string;
       doc?: string; json?: string;
     }>();
   presetByName(o.preset);
   const started = performance.now();
   const run = await runAll({
-    models: o.models, methods: o.methods, preset: o.preset, exclude: o.exclude,
+    models: o.models, methods: o.methods, preset: o.preset, exclude: o.exclude, excludedReadFloat: o.excludedReadFloat ?? false, composeFolds: o.composeFolds ?? false, biasCorrection: o.biasCorrection ?? false,
     counts: { lines: o.calibLines, directions: o.calibDirections, pages: o.calibPages },
     calibSeed: o.calibSeed, out: o.out, threads: o.threads, tag: o.tag,
     log: (s) => console.log(s),
@@ -432,7 +524,7 @@ export async function main(argv = process.argv): Promise<void> {
   if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
   if (o.doc) {
     writeDocSection(o.doc, [
-      `Measured ${summary.date}, preset \`${summary.preset}\`${summary.exclude.length ? `, excluded ${summary.exclude.join(", ")}` : ""}, onnxruntime-node 1.30, ${o.threads} thread(s):`,
+      `Measured ${summary.date}, preset \`${summary.preset}\`${summary.exclude.length ? `, ${summary.exclude.length} nodes or op types excluded` : ""}, onnxruntime-node 1.30, ${o.threads} thread(s):`,
       "", "```", summary.command, "```", "", tables,
     ].join("\n"));
   }

@@ -17,3 +17,6 @@ export { Sequential, lenetSpecs, type LayerSpec, type ForwardContext, type Named
 export { trainEpoch, evaluateAccuracy, gatherBatch, type LabelledImages, type EpochOptions, type EpochResult } from "./classifier.js";
 export { saveCheckpoint, readCheckpoint, loadCheckpointModel, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 export { sequentialToGraph, sequentialToModel, type ExportOptions } from "./export-graph.js";
+export { GraphModel, TRAINABLE_OPS, type GraphHooks, type GraphForwardContext } from "./graph-model.js";
+export { mobileNetSpecs } from "./mobilenet.js";
+export * from "./qat/index.js";

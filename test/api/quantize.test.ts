@@ -171,3 +171,17 @@ test("an excluded Conv reads the float activation, so onnxruntime keeps its weig
   // 8 calibration images: the all-int8 model measures 22.6 dB on these inputs.
   assert.ok(10 * Math.log10(signal / noise) > 20);
 });
+
+test("AdaRound composes with a bias-widened weight scale: widened channels keep nearest rounding", async () => {
+  const { quantizeWithOptimizations } = await import("../../src/api/optimized_quantize.js");
+  const model = smallCnn();
+  const w1 = model.graph.initializers.get("w1")!.data as Float32Array;
+  for (let i = 9; i < 18; i++) w1[i] = 1e-9 * (i - 12);
+  (model.graph.initializers.get("b1")!.data as Float32Array)[1] = 0.5;
+  const { reiterable } = await import("../../src/data/feeds.js");
+  const calib = batches(2, 4, 5);
+  const r = await quantizeWithOptimizations(model, reiterable(() => source(calib)), { createExecutor, adaround: { iterations: 20 } });
+  assert.ok(r.warnings.some((w) => /w1: scale of channel\(s\) 1 widened/.test(w)), r.warnings.join("\n"));
+  const out = (await runOrt(r.model, batches(1, 4, 1)[0]!)).logits!.data as Float32Array;
+  assert.ok(out.every(Number.isFinite));
+});
