@@ -8,6 +8,7 @@ import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
 import { registerQuantize } from "./quantize.js";
 import { registerRun } from "../runtime/cli.js";
+import { registerQat } from "../train/cli.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("octet")
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAnalyze(program);
   registerReport(program);
   registerRun(program);
+  registerQat(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
