@@ -177,6 +177,8 @@ function targetLines(r: Results): string[] {
   if (w8) out.push(`- LeNet W8A8 QAT ≥ float − 0.05 point: ${pct(w8.ortAccuracy)} vs float ${pct(lenetFloat)} — ${mark(w8.ortAccuracy >= lenetFloat - 0.0005 - 1e-12)}.`);
   if (w4) out.push(`- LeNet W4A4 QAT ≥ 98.5%: ${pct(w4.ortAccuracy)} — ${mark(w4.ortAccuracy >= 0.985)}; W4A4 PTQ beside it: best ${pct(ptqBest("lenet", "W4A4", true))} per-channel, ${pct(ptqBest("lenet", "W4A4", false))} per-tensor.`);
   if (mb) out.push(`- MobileNet-style per-tensor int8 recovered by QAT: ${pct(mb.ortAccuracy)} vs float ${pct(mbFloat)}; per-tensor int8 PTQ best ${pct(ptqBest("mobilenet", "W8A8", false))}, per-channel ${pct(ptqBest("mobilenet", "W8A8", true))}.`);
+  const mb4 = find("mobilenet", "int4", "uint8", false);
+  if (mb4) out.push(`- Where per-tensor weights do collapse on this model (W4A8): PTQ best ${pct(ptqBest("mobilenet", "W4A8", false))} per-tensor (${pct(ptqBest("mobilenet", "W4A8", true))} per-channel), QAT ${pct(mb4.ortAccuracy)}.`);
   return out;
 }
 

@@ -12,7 +12,9 @@ export async function createOrtNodeExecutor(model: Model | Uint8Array, options: 
     session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? 1,
       interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
+      // onnxruntime 1.30's full optimization moves MaxPool onto 4-bit tensors (no kernel) and
+      // rejects uint4 zero points in its Clip→Q fusion: 4-bit models run at the basic level.
+      graphOptimizationLevel: model instanceof Uint8Array || !hasFourBitTensors(model) ? "all" : "basic",
       // Warnings such as "Removing initializer … not used" are noise to octet's users.
       logSeverityLevel: 3,
     });
@@ -48,4 +50,9 @@ export function toOrt(t: Tensor): ort.Tensor {
 export function fromOrt(t: ort.Tensor): Tensor {
   const dtype = (Object.entries(ortTypes).find(([, v]) => v === t.type)?.[0] ?? "float32") as DType;
   return { dtype, dims: [...t.dims], data: t.data as TypedArray };
+}
+
+function hasFourBitTensors(model: Model): boolean {
+  for (const t of model.graph.initializers.values()) if (t.dtype === "int4" || t.dtype === "uint4") return true;
+  return false;
 }

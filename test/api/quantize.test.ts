@@ -185,3 +185,12 @@ test("AdaRound composes with a bias-widened weight scale: widened channels keep 
   const out = (await runOrt(r.model, batches(1, 4, 1)[0]!)).logits!.data as Float32Array;
   assert.ok(out.every(Number.isFinite));
 });
+
+test("W4A4 models (opset 21, int4/uint4 tensors) run through octet's onnxruntime-node executor", async () => {
+  const result = await quantizeModel(smallCnn(), source(batches(2, 4, 5)), { createExecutor, weightType: "int4", activationType: "uint4" });
+  assert.ok([...result.model.graph.initializers.values()].some((t) => t.dtype === "int4"));
+  const exec = await createOrtNodeExecutor(result.model);
+  const out = await exec.run(batches(1, 4, 1)[0]!);
+  await exec.dispose();
+  assert.equal(out.get("logits")!.dims.join(), "4,10");
+});
