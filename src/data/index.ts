@@ -3,7 +3,7 @@ export type { DataSource, Feeds } from "./feeds.js";
 export { reiterable } from "./feeds.js";
 export { batchSize, concatFeeds, countSamples, limit, rebatch, requireSamples, sliceFeeds } from "./batch.js";
 export type { RebatchOptions } from "./batch.js";
-export { encodeNpy, parseNpy, readNpy, writeFileAtomic, writeNpy } from "./npy.js";
+export { encodeNpy, parseNpy, readNpy, writeNpy } from "./npy.js";
 export { encodeNpz, parseNpz, readNpz, writeNpz } from "./npz.js";
 export type { EncodeNpzOptions } from "./npz.js";
 export { loadMnist, mnistBatches, mnistFeeds, parseIdxImages, parseIdxLabels, MNIST_COLS, MNIST_ROWS } from "./mnist.js";

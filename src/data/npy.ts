@@ -15,9 +15,9 @@
  * (big-endian data, Fortran order, object or structured dtypes, truncated files) is a clear error
  * rather than a silent reinterpretation.
  */
-import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { endianness } from "node:os";
+import { writeFileAtomic } from "../onnx/files.js";
 import type { DType, Tensor, TypedArray } from "../tensor/tensor.js";
 import { arrayTypeOf, sizeOf } from "../tensor/tensor.js";
 
@@ -298,22 +298,7 @@ export async function readNpy(path: string): Promise<Tensor> {
   }
 }
 
-/**
- * Write bytes to `path` atomically: into a temporary file in the same directory (so the rename
- * stays on one filesystem), then renamed over the target. Readers never see a half-written file.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tempDir = await mkdtemp(join(dirname(path), `.${basename(path)}.tmp-`));
-  const tempFile = join(tempDir, basename(path));
-  try {
-    await writeFile(tempFile, bytes);
-    await rename(tempFile, path);
-  } finally {
-    await rm(tempDir, { recursive: true, force: true });
-  }
-}
-
 /** Write a tensor as a `.npy` file, atomically. */
 export async function writeNpy(path: string, t: Tensor): Promise<void> {
-  await writeFileAtomic(path, encodeNpy(t));
+  writeFileAtomic(path, encodeNpy(t));
 }

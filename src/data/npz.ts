@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { unzipSync, zipSync } from "fflate";
 import type { Tensor } from "../tensor/tensor.js";
-import { encodeNpy, parseNpy, writeFileAtomic } from "./npy.js";
+import { writeFileAtomic } from "../onnx/files.js";
+import { encodeNpy, parseNpy } from "./npy.js";
 
 /** Parse the bytes of a `.npz` archive into arrays by name (the `.npy` suffix stripped). */
 export function parseNpz(bytes: Uint8Array): Map<string, Tensor> {
@@ -76,5 +77,5 @@ export async function writeNpz(
   arrays: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
   options: EncodeNpzOptions = {},
 ): Promise<void> {
-  await writeFileAtomic(path, encodeNpz(arrays, options));
+  writeFileAtomic(path, encodeNpz(arrays, options));
 }

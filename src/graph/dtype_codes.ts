@@ -1,7 +1,8 @@
 /**
  * ONNX TensorProto.DataType codes as they appear inside graph attributes (Cast `to`,
  * EyeLike/RandomNormal `dtype`). The graph layer needs them to reason about Cast without
- * depending on the protobuf module (onnx/ sits below graph/ in the module order).
+ * depending on the protobuf module (onnx/ sits below graph/ in the module order); onnx/dtype.ts
+ * uses this same table.
  * Codes from onnx.proto (IR version 10).
  */
 import type { DType } from "../tensor/tensor.js";
@@ -12,9 +13,15 @@ const CODE_TO_DTYPE: Record<number, DType> = {
   21: "uint4", 22: "int4",
 };
 
+/** ONNX types octet reads nothing of, named in errors. */
+const UNSUPPORTED_NAMES: Record<number, string> = {
+  14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn", 18: "float8e4m3fnuz",
+  19: "float8e5m2", 20: "float8e5m2fnuz", 23: "float4e2m1",
+};
+
 export function dtypeOfCode(code: number, where: string): DType {
   const dt = CODE_TO_DTYPE[code];
-  if (!dt) throw new Error(`${where}: ONNX data type code ${code} is not supported by octet`);
+  if (!dt) throw new Error(`${where}: ONNX data type ${UNSUPPORTED_NAMES[code] ?? `code ${code}`} is not supported by octet`);
   return dt;
 }
 
