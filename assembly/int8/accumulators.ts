@@ -2,7 +2,7 @@
 // own output stage (transposed convolution): col2im scatter-adds the GEMM's columns into the
 // output, and requantizeRows applies the output stage (output_stage.ts) row by row.
 
-import { requantize4, storeBytes8 } from "./output_stage";
+import { requantize4Staged, storeBytes8 } from "./output_stage";
 
 /**
  * Transposed-convolution col2im for one image: acc[oc, oy, ox] += cols[(oc·KH + ky)·KW + kx, iy·W + ix]
@@ -36,26 +36,32 @@ export function col2imAdd(
   }
 }
 
-/** out[r·n + j] = requantize_r(acc[r·n + j] + bias[r]) for rows [r0, r1). */
+/**
+ * out[r·n + j] = requantize_r(acc[r·n + j]) for rows [r0, r1), row r with the output stage at
+ * stages + r·stageStride (output_stage.ts); `short` from prepareStages.
+ */
 export function requantizeRows(
-  acc: usize, n: i32, r0: i32, r1: i32,
-  bias: usize, multipliers: usize, shifts: usize, perRow: i32,
-  outZero: i32, outMin: i32, outMax: i32, outSigned: i32, out: usize, table: usize,
+  acc: usize, n: i32, r0: i32, r1: i32, stages: usize, stageStride: i32, short: i32, outSigned: i32, out: usize, table: usize,
+): void {
+  if (short != 0) requantizeRowsWith(acc, n, r0, r1, stages, stageStride, false, outSigned, out, table);
+  else requantizeRowsWith(acc, n, r0, r1, stages, stageStride, true, outSigned, out, table);
+}
+
+// @ts-ignore: decorator
+@inline function requantizeRowsWith(
+  acc: usize, n: i32, r0: i32, r1: i32, stages: usize, stageStride: i32, general: bool, outSigned: i32, out: usize, table: usize,
 ): void {
   const os = outSigned != 0;
   for (let r = r0; r < r1; r++) {
-    const at = perRow != 0 ? <usize>r << 2 : 0;
-    const bv = bias != 0 ? load<i32>(bias + (<usize>r << 2)) : 0;
-    const mv = load<i32>(multipliers + at);
-    const sv = load<i32>(shifts + at);
+    const st = stages + <usize>(r * stageStride);
     const src = acc + <usize>((r * n) << 2);
     const dst = out + <usize>(r * n);
     for (let j = 0; j < n; j += 8) {
       // The last block may read up to 7 accumulators past the row: the caller leaves slack.
       storeBytes8(
         dst + <usize>j,
-        requantize4(v128.load(src + (<usize>j << 2)), bv, mv, sv, outMin, outMax, outZero),
-        requantize4(v128.load(src + (<usize>j << 2), 16), bv, mv, sv, outMin, outMax, outZero),
+        requantize4Staged(v128.load(src + (<usize>j << 2)), st, general),
+        requantize4Staged(v128.load(src + (<usize>j << 2), 16), st, general),
         os, min(8, n - j), table,
       );
     }

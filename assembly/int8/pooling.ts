@@ -10,6 +10,11 @@ export function maxPool(
   x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
   oh: i32, ow: i32, signed: i32, table: usize, p0: i32, p1: i32, out: usize,
 ): void {
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && dh == 1 && dw == 1 && 2 * oh <= h && 2 * ow <= w) {
+    if (signed != 0) maxPool2x2(x, h, w, oh, ow, true, table, p0, p1, out);
+    else maxPool2x2(x, h, w, oh, ow, false, table, p0, p1, out);
+    return;
+  }
   for (let p = p0; p < p1; p++) {
     const plane = x + <usize>(p * h * w);
     const dst = out + <usize>(p * oh * ow);
@@ -28,6 +33,41 @@ export function maxPool(
         }
         const b = <u8>best;
         store<u8>(dst + <usize>(oy * ow + ox), table != 0 ? load<u8>(table + <usize>b) : b);
+      }
+    }
+  }
+}
+
+/**
+ * The usual 2×2 window with stride 2, no padding, unit dilation, every window inside the image: 8 outputs
+ * from 16 bytes of each of the two input rows — the vertical max, then the max of each even and
+ * odd byte. Bytes read past the end of a row (at most 15, when 2·OW < 16) only reach outputs that
+ * are not stored; past the plane's end, the allocator's over-read slack covers them.
+ */
+// @ts-ignore: decorator
+@inline function maxPool2x2(x: usize, h: i32, w: i32, oh: i32, ow: i32, signed: bool, table: usize, p0: i32, p1: i32, out: usize): void {
+  for (let p = p0; p < p1; p++) {
+    const plane = x + <usize>(p * h * w);
+    const dst = out + <usize>(p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      const row0 = plane + <usize>(2 * oy * w);
+      const row1 = row0 + <usize>w;
+      const o = dst + <usize>(oy * ow);
+      for (let ox = 0; ox < ow; ox += 8) {
+        const a = v128.load(row0 + <usize>(2 * ox));
+        const b = v128.load(row1 + <usize>(2 * ox));
+        const v = signed ? i8x16.max_s(a, b) : i8x16.max_u(a, b);
+        const even = i8x16.shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+        const odd = i8x16.shuffle(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
+        const m = signed ? i8x16.max_s(even, odd) : i8x16.max_u(even, odd);
+        if (ox + 8 <= ow) {
+          v128.store64_lane(o + <usize>ox, m, 0);
+        } else {
+          for (let i = 0; i < ow - ox; i++) store<u8>(o + <usize>(ox + i), <u8>i64x2.extract_lane(i64x2.shr_u(m, <i32>(i << 3)), 0));
+        }
+      }
+      if (table != 0) {
+        for (let i = 0; i < ow; i++) store<u8>(o + <usize>i, load<u8>(table + <usize>load<u8>(o + <usize>i)));
       }
     }
   }

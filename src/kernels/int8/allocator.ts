@@ -48,6 +48,17 @@ export class Allocator {
     const size = this.sizes.get(at);
     if (size === undefined) throw new Error(`allocator: ${at} is not an allocated block`);
     this.sizes.delete(at);
+    if (at + size === this.end) {
+      // The last block (the usual case: a call's scratch, a step's output): the used range
+      // shrinks, and takes back a free block that now ends at its end.
+      this.end = at;
+      const tail = this.free[this.free.length - 1];
+      if (tail && tail.start + tail.size === this.end) {
+        this.end = tail.start;
+        this.free.pop();
+      }
+      return;
+    }
     // Insert sorted, then merge with the neighbours.
     let i = 0;
     while (i < this.free.length && this.free[i]!.start < at) i++;

@@ -9,9 +9,11 @@
  *   convolution with unit strides and no padding, and otherwise the im2col matrix, read from the
  *   image as the GEMM packs its panels (never written out); threads split the GEMM's columns.
  *
- * Weights are packed once, when the layer is prepared.
+ * Weights are packed, and the output stage of every output channel prepared (with, for the
+ * depthwise kernel, the input zero point's term folded into the bias), once, when the layer is
+ * prepared.
  */
-import { type Conv2dPlan, type Int8Tensor, conv2dShape, int8Data } from "../reference/index.js";
+import { type Conv2dPlan, type Int8Tensor, type OutputStage, conv2dShape, int8Data } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { KernelTask } from "./thread_pool.js";
 import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
@@ -21,29 +23,46 @@ export const PARALLEL_MIN_MACS = 1 << 17;
 /** Column splits are multiples of the GEMM's panel width. */
 const NR = 8;
 
-export interface OutputStageMemory {
-  bias: number;
-  multipliers: number;
-  shifts: number;
-  perRow: number;
-  zero: number;
-  min: number;
-  max: number;
+/** Output stages of a layer's rows, prepared once in the kernels' memory (assembly/int8/output_stage.ts). */
+export interface PreparedStages {
+  /** Row r's stage is at `at` + r·`stride` (a stride of 0: one stage for every row). */
+  at: number;
+  stride: number;
+  /** 1 when every row's stage takes the short form (the kernels then run their short variant). */
+  short: number;
   signed: number;
 }
 
-export function stageMemory(wasm: Int8Wasm, plan: { outputStage: Conv2dPlan["outputStage"] }, bias: Int32Array | undefined): OutputStageMemory {
-  const s = plan.outputStage;
-  return {
-    bias: bias ? wasm.persistentInt32(bias) : 0,
-    multipliers: wasm.persistentInt32(s.multipliers),
-    shifts: wasm.persistentInt32(s.shifts),
-    perRow: s.multipliers.length > 1 ? 1 : 0,
-    zero: s.outputZeroPoint,
-    min: s.clampMin,
-    max: s.clampMax,
-    signed: s.outputDType === "int8" ? 1 : 0,
-  };
+/** Bytes of one prepared stage (STAGE_BYTES in output_stage.ts). */
+const STAGE_BYTES = 192;
+
+/**
+ * The output stages of `rows` rows: row r has channel channelOf(r)'s multiplier and shift (the
+ * only one when per-tensor) and bias value biasOf(r) (0 without one). Rows that would all be equal
+ * (per-tensor, no bias) share one stage.
+ */
+export function prepareStages(
+  wasm: Int8Wasm, stage: OutputStage, rows: number, biasOf?: (r: number) => number, channelOf: (r: number) => number = (r) => r,
+): PreparedStages {
+  const shared = stage.multipliers.length === 1 && !biasOf;
+  const n = shared ? 1 : rows;
+  const param = (values: Int32Array, r: number) => values[values.length === 1 ? 0 : channelOf(r)]!;
+  const at = wasm.persistent(n * STAGE_BYTES);
+  wasm.beginCall();
+  try {
+    const bias = biasOf ? wasm.arena(n * 4) : 0;
+    const multipliers = wasm.arena(n * 4);
+    const shifts = wasm.arena(n * 4);
+    for (let r = 0; r < n; r++) {
+      if (biasOf) wasm.i32[(bias >> 2) + r] = biasOf(r);
+      wasm.i32[(multipliers >> 2) + r] = param(stage.multipliers, r);
+      wasm.i32[(shifts >> 2) + r] = param(stage.shifts, r);
+    }
+    const short = wasm.exports.prepareStages(n, bias, multipliers, shifts, stage.clampMin, stage.clampMax, stage.outputZeroPoint, at);
+    return { at, stride: shared ? 0 : STAGE_BYTES, short, signed: stage.outputDType === "int8" ? 1 : 0 };
+  } finally {
+    wasm.endCall();
+  }
 }
 
 /** Tasks per thread when work is split: more than one, so that threads balance dynamically. */
@@ -79,6 +98,25 @@ export function packRowsPersistent(
   return packed;
 }
 
+/**
+ * Row r's bias with the input zero point's term folded in, bias[r] − z·Σ_k (w[r, k] − z_w[r]), for
+ * `rows` rows of `k` weights each (row-major): kernels that sum (w − z_w)·x over the raw inputs
+ * then compute Σ (w − z_w)·(x − z) + bias. int32 arithmetic modulo 2^32, as the reference's.
+ */
+export function foldedBias(
+  w: ArrayLike<number>, rows: number, k: number, weightZeroPoints: ArrayLike<number>, z: number, bias: Int32Array | undefined,
+): (r: number) => number {
+  const folded = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const zw = weightZeroPoints[weightZeroPoints.length === 1 ? 0 : r]!;
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += w[r * k + j]! - zw;
+    // |sum| ≤ 255·k: exact in a double; Math.imul and | 0 wrap the rest as int32 does.
+    folded[r] = ((bias ? bias[r]! : 0) - Math.imul(z, sum)) | 0;
+  }
+  return (r) => folded[r]!;
+}
+
 export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): FusableKernel<[Tensor], Int8Tensor> {
   const wData = int8Data(weight, "conv2d weight");
   if (weight.dims.length !== 4) throw new Error(`conv2d weight must be [C_out, C_in/group, kH, kW], got [${weight.dims.join(", ")}]`);
@@ -90,26 +128,41 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
   const zps = plan.weightZeroPoints;
   if (zps.length !== 1 && zps.length !== outChannels) throw new Error(`conv2d: ${zps.length} weight zero points for ${outChannels} channels`);
   if (bias && bias.length !== outChannels) throw new Error(`conv2d: bias has ${bias.length} values for ${outChannels} channels`);
-  const stage = stageMemory(wasm, plan, bias);
   const win = plan.window;
   const depthwise = groupChannels === 1 && perGroupOut === 1;
   const inputSigned = plan.inputDType === "int8" ? 1 : 0;
   const zx = plan.inputZeroPoint;
 
   let depthwiseWeights = 0;
+  let stages: PreparedStages;
   const packedGroups: number[] = [];
   if (depthwise) {
+    // Weights as pairs of i16 differences (w[ky, kx] − z_w, w[ky, kx + 1] − z_w) along each kernel
+    // row, the last one of an odd row with 0 (assembly/int8/depthwise.ts); the kernel sums
+    // (w − z_w)·x over the raw inputs, so −z_x·Σ(w − z_w) joins each channel's bias.
     const taps = kh * kw;
-    depthwiseWeights = wasm.persistent(outChannels * taps * 2);
+    const pairsPerRow = (kw + 1) >> 1;
+    depthwiseWeights = wasm.persistent(outChannels * kh * pairsPerRow * 4);
     for (let c = 0; c < outChannels; c++) {
       const z = zps[zps.length === 1 ? 0 : c]!;
-      for (let t = 0; t < taps; t++) wasm.i16[(depthwiseWeights >> 1) + c * taps + t] = wData[c * taps + t]! - z;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let p = 0; p < pairsPerRow; p++) {
+          const t = c * taps + ky * kw + 2 * p;
+          const lo = wData[t]! - z;
+          const hi = 2 * p + 1 < kw ? wData[t + 1]! - z : 0;
+          wasm.i32[(depthwiseWeights >> 2) + (c * kh + ky) * pairsPerRow + p] = (lo & 0xffff) | (hi << 16);
+        }
+      }
     }
+    stages = prepareStages(wasm, plan.outputStage, outChannels, foldedBias(wData, outChannels, taps, zps, zx, bias));
   } else {
     for (let g = 0; g < group; g++) {
       const rowZps = zps.length === 1 ? [zps[0]!] : Array.from(zps.subarray(g * perGroupOut, (g + 1) * perGroupOut));
       packedGroups.push(packRowsPersistent(wasm, wData, perGroupOut, k, k, 1, rowZps, g * perGroupOut * k));
     }
+    // The GEMM reads the image raw (no subtraction while it packs): −z_x·Σ_k (w − z_w) joins each
+    // output channel's bias, as for the depthwise kernel.
+    stages = prepareStages(wasm, plan.outputStage, outChannels, foldedBias(wData, outChannels, k, zps, zx, bias));
   }
 
   const table = new OutputTable(wasm);
@@ -131,7 +184,7 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
         const macs = outChannels * positions * kh * kw;
         const parts = macs >= PARALLEL_MIN_MACS && threads > 1 ? Math.min(threads * TASKS_PER_THREAD, outChannels) : 1;
         const scratchBytes = wasm.exports.depthwiseScratchBytes(s.inHeight, s.inWidth, kh, kw, win.strideH, win.strideW,
-          win.padTop, win.padLeft, win.padBottom, win.padRight, win.dilationW);
+          win.padTop, win.padLeft, win.padBottom, win.padRight, win.dilationH, win.dilationW);
         const ranges = splitRange(outChannels, parts);
         const scratch = wasm.scratchPerThread(scratchBytes);
         for (let n = 0; n < s.batch; n++) {
@@ -140,8 +193,8 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
             args: [
               xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, c0, c1, zx, inputSigned,
               kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft, win.padBottom, win.padRight, win.dilationH, win.dilationW,
-              s.outHeight, s.outWidth, depthwiseWeights, stage.bias, stage.multipliers, stage.shifts, stage.perRow,
-              stage.zero, stage.min, stage.max, stage.signed, outAt + n * outChannels * positions, table.pointer, 0,
+              s.outHeight, s.outWidth, depthwiseWeights, stages.at, stages.stride, stages.signed,
+              outAt + n * outChannels * positions, table.pointer, 0,
             ],
           })), scratch);
         }
@@ -150,25 +203,36 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
           win.padTop === 0 && win.padLeft === 0 && win.padBottom === 0 && win.padRight === 0;
         const macs = perGroupOut * k * positions;
         const parts = macs >= PARALLEL_MIN_MACS && threads > 1 ? threads * TASKS_PER_THREAD : 1;
-        // Other convolutions read the image as an implicit im2col matrix: its geometry goes to the kernel.
+        // Other convolutions read the image as an implicit im2col matrix: its geometry goes to the
+        // kernel. With padding, they read a padded copy of each image instead (padImage), whose
+        // panels are nearly all "interior" ones, packed with one load per im2col row.
+        const padded = !direct && (win.padTop > 0 || win.padLeft > 0 || win.padBottom > 0 || win.padRight > 0);
+        const hp = s.inHeight + (padded ? win.padTop + win.padBottom : 0);
+        const wp = s.inWidth + (padded ? win.padLeft + win.padRight : 0);
+        const image = padded ? wasm.arena(s.inChannels * hp * wp) : 0;
         const geometry = direct ? 0 : wasm.arena(11 * 4);
         if (!direct) {
-          wasm.i32.set([s.inHeight, s.inWidth, kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft,
+          wasm.i32.set([hp, wp, kh, kw, win.strideH, win.strideW, padded ? 0 : win.padTop, padded ? 0 : win.padLeft,
             win.dilationH, win.dilationW, s.outWidth], geometry >> 2);
         }
         const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
         const columns = splitColumns(positions, parts);
+        const copyParts = s.inChannels * hp * wp >= PARALLEL_MIN_MACS && threads > 1 ? threads : 1;
         for (let n = 0; n < s.batch; n++) {
+          if (padded) {
+            wasm.run(splitRange(s.inChannels, copyParts).map(([c0, c1]): KernelTask => ({
+              kernel: "padImage",
+              args: [xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, c0, c1, win.padTop, win.padLeft, win.padBottom, win.padRight, zx, image],
+            })));
+          }
           for (let g = 0; g < group; g++) {
-            const b = xAt + (n * s.inChannels + g * groupChannels) * inPlane;
+            const b = padded ? image + g * groupChannels * hp * wp : xAt + (n * s.inChannels + g * groupChannels) * inPlane;
             const rowOffset = g * perGroupOut;
-            const paramOffset = stage.perRow ? rowOffset * 4 : 0;
             wasm.run(columns.map(([n0, n1]): KernelTask => ({
               kernel: "gemmRequantize",
               args: [
-                perGroupOut, k, packedGroups[g]!, b, positions, zx, inputSigned, n0, n1,
-                stage.bias ? stage.bias + rowOffset * 4 : 0, stage.multipliers + paramOffset, stage.shifts + paramOffset, stage.perRow,
-                stage.zero, stage.min, stage.max, stage.signed,
+                perGroupOut, k, packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1,
+                stages.at + rowOffset * stages.stride, stages.stride, stages.short, stages.signed,
                 outAt + (n * outChannels + rowOffset) * positions, positions, table.pointer, geometry, 0,
               ],
             })), panels);

@@ -11,7 +11,7 @@
  */
 import { type ConvTranspose2dPlan, type Int8Tensor, int8Data } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, splitColumns, stageMemory } from "./conv.js";
+import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, prepareStages, splitColumns } from "./conv.js";
 import type { KernelTask } from "./thread_pool.js";
 import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
 
@@ -41,7 +41,6 @@ export function wasmConvTranspose2d(
     const rowZps = zps.length === 1 ? [zps[0]!] : Array.from({ length: rowsPerGroup }, (_, r) => zps[Math.floor(r / taps)]!);
     packed.push(packRowsPersistent(wasm, wData, rowsPerGroup, inPerGroup, 1, rowsPerGroup, rowZps, g * inPerGroup * rowsPerGroup));
   }
-  const stage = stageMemory(wasm, plan, bias);
   const win = plan.window;
   // Stride = kernel with no padding, dilation or output padding: every output has exactly one tap,
   // so the GEMM can requantize rows directly (per-row params: row (oc, ky, kx) has channel oc's).
@@ -49,12 +48,9 @@ export function wasmConvTranspose2d(
     win.padTop === 0 && win.padLeft === 0 && win.padBottom === 0 && win.padRight === 0 &&
     plan.outputPaddingH === 0 && plan.outputPaddingW === 0;
   const channelOf = (r: number) => Math.floor(r / taps);
-  const s = plan.outputStage;
-  const rowStage = tiles ? {
-    bias: bias ? wasm.persistentInt32(Array.from({ length: outChannels * taps }, (_, r) => bias[channelOf(r)]!)) : 0,
-    multipliers: wasm.persistentInt32(Array.from({ length: outChannels * taps }, (_, r) => s.multipliers[s.multipliers.length === 1 ? 0 : channelOf(r)]!)),
-    shifts: wasm.persistentInt32(Array.from({ length: outChannels * taps }, (_, r) => s.shifts[s.shifts.length === 1 ? 0 : channelOf(r)]!)),
-  } : undefined;
+  const stages = tiles
+    ? prepareStages(wasm, plan.outputStage, outChannels * taps, bias ? (r) => bias[channelOf(r)]! : undefined, channelOf)
+    : prepareStages(wasm, plan.outputStage, outChannels, bias ? (c) => bias[c]! : undefined);
   const inputSigned = plan.inputDType === "int8" ? 1 : 0;
   const table = new OutputTable(wasm);
   return fusable((x: Tensor): Int8Tensor => {
@@ -73,7 +69,7 @@ export function wasmConvTranspose2d(
     wasm.beginCall();
     try {
       const xAt = wasm.putBytes(xData);
-      if (rowStage) {
+      if (tiles) {
         const rowsAt = wasm.arena(outChannels * taps * positions);
         const outAt = wasm.offsetOf(y.data)!;
         const threads = wasm.threads;
@@ -85,9 +81,9 @@ export function wasmConvTranspose2d(
             wasm.run(splitColumns(positions, parts).map(([c0, c1]): KernelTask => ({
               kernel: "gemmRequantize",
               args: [
-                rowsPerGroup, inPerGroup, packed[g]!, xAt + (n * inChannels + g * inPerGroup) * positions, positions, plan.inputZeroPoint,
-                inputSigned, c0, c1, rowStage.bias ? rowStage.bias + first * 4 : 0, rowStage.multipliers + first * 4, rowStage.shifts + first * 4, 1,
-                stage.zero, stage.min, stage.max, stage.signed, rowsAt + first * positions, positions, table.pointer, 0, 0,
+                rowsPerGroup, inPerGroup, packed[g]!, xAt + (n * inChannels + g * inPerGroup) * positions, positions, plan.inputZeroPoint, 0,
+                inputSigned, c0, c1, stages.at + first * stages.stride, stages.stride, stages.short, stages.signed,
+                rowsAt + first * positions, positions, table.pointer, 0, 0,
               ],
             })), panels);
           }
@@ -120,8 +116,8 @@ export function wasmConvTranspose2d(
         }
         wasm.run(ranges(outChannels, parts).map(([r0, r1]): KernelTask => ({
           kernel: "requantizeRows",
-          args: [acc, outPlane, r0, r1, stage.bias, stage.multipliers, stage.shifts, stage.perRow,
-            stage.zero, stage.min, stage.max, stage.signed, outAt + n * outChannels * outPlane, table.pointer],
+          args: [acc, outPlane, r0, r1, stages.at, stages.stride, stages.short, stages.signed,
+            outAt + n * outChannels * outPlane, table.pointer],
         })));
       }
     } finally {

@@ -5,7 +5,9 @@
  * With constant weights B [K, N] (fully connected layers, Gemm), the GEMM computes the transposed
  * product Yᵀ[N, M] = Bᵀ[N, K] · Aᵀ[K, M]: the weights are the packed "rows", so their per-column
  * (per output feature) zero points and multipliers become per-row ones, as the kernel wants them;
- * A is transposed into the arena and Yᵀ back into place.
+ * A is transposed into the arena and Yᵀ back into place. With at most GEMV_MAX_ROWS rows of A
+ * (batch 1), Yᵀ would have too few columns for the GEMM's 8-column panels: each row of A then goes
+ * through the matrix × vector kernel (assembly/int8/gemv.ts) with the same output stages.
  *
  * With two runtime operands (attention), each batch matrix of A is packed at run time and
  * multiplied by B as it is: Y[M, N] = A[M, K] · B[K, N], per-tensor params.
@@ -13,8 +15,33 @@
 import { type Int8Tensor, type MatMulPlan, int8Data, matMulLayout } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { KernelTask } from "./thread_pool.js";
-import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, splitColumns, stageMemory } from "./conv.js";
+import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, foldedBias, packRowsPersistent, prepareStages, splitColumns } from "./conv.js";
 import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
+
+/** Bᵀ of a [K, N] matrix: [N, K], row-major. */
+function transposed(b: ArrayLike<number>, k: number, n: number): Int32Array {
+  const t = new Int32Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[j * k + i] = b[i * n + j]!;
+  return t;
+}
+
+/**
+ * Up to this many rows of A, a fully connected layer runs one matrix × vector product per row
+ * (assembly/int8/gemv.ts): the GEMM's 8-column panels would be mostly empty.
+ */
+export const GEMV_MAX_ROWS = 4;
+
+/** W [rows, k] (element (r, j) at r·rowStride + j·kStride of `data`) packed for gemvRequantize. */
+export function packGemvPersistent(wasm: Int8Wasm, data: Int8Array | Uint8Array, rows: number, k: number, rowStride: number, kStride: number): number {
+  const packed = wasm.persistent(wasm.exports.gemvPackedBytes(rows, k));
+  wasm.beginCall();
+  try {
+    wasm.exports.packGemvRows(wasm.putBytes(data), rows, k, rowStride, kStride, packed);
+  } finally {
+    wasm.endCall();
+  }
+  return packed;
+}
 
 export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): FusableKernel<[Tensor], Int8Tensor> {
   const bData = int8Data(b, "matMul B");
@@ -25,18 +52,56 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
   if (bias && bias.length !== n) throw new Error(`linear: bias has ${bias.length} values for ${n} columns`);
   // Row m of the packed matrix is column m of B: element (m, j) at m + j·N.
   const packed = packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
-  const stage = stageMemory(wasm, plan, bias);
+  // The GEMM uses A raw (no subtraction while it packs): −z_A·Σ_k (B[k, n] − z_B[n]) joins column n's bias.
+  const stages = prepareStages(wasm, plan.outputStage, n, foldedBias(transposed(bData, k, n), n, k, zps, plan.aZeroPoint, bias));
   const aSigned = plan.aDType === "int8" ? 1 : 0;
   const table = new OutputTable(wasm);
+  // Weights for the matrix × vector kernel, packed at the first call with few rows.
+  let gemv: { packed: number; zeroPoints: number; perRow: number; scratch: number[] } | undefined;
+  const gemvWeights = () => gemv ??= {
+    packed: packGemvPersistent(wasm, bData, n, k, 1, n),
+    zeroPoints: zps.every((z) => z === 0) ? 0 : wasm.persistentInt32(zps),
+    perRow: zps.length > 1 ? 1 : 0,
+    // Each thread's widened input vector: kept, as small layers are dominated by per-call costs.
+    scratch: Array.from({ length: wasm.threads }, () => wasm.persistent(wasm.exports.gemvScratchBytes(k))),
+  };
+  // The layout of the last input shape (the same at every call of a model with fixed shapes).
+  let lastDims: readonly number[] = [];
+  let lastLayout: ReturnType<typeof matMulLayout> | undefined;
   return fusable((a: Tensor): Int8Tensor => {
     if (a.dtype !== plan.aDType) throw new Error(`matMul: A is ${a.dtype} but the plan was prepared for ${plan.aDType}`);
     const aData = int8Data(a, "matMul A");
-    const layout = matMulLayout(a.dims, b.dims);
+    if (!lastLayout || a.dims.length !== lastDims.length || a.dims.some((d, i) => d !== lastDims[i])) {
+      lastLayout = matMulLayout(a.dims, b.dims);
+      lastDims = [...a.dims];
+    }
+    const layout = lastLayout;
     const rows = aData.length / k;
     const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, layout.outDims);
     if (y.data.length === 0) return y;
+    const w = rows <= GEMV_MAX_ROWS ? gemvWeights() : undefined;
     wasm.beginCall();
     try {
+      if (w) {
+        // Yᵀ would have `rows` columns, too few for the GEMM's 8-column panels: one matrix × vector
+        // product per row of A (gemv.ts), threads splitting the output features in blocks of 4.
+        const parts = n * k * rows >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
+        const per = Math.ceil(n / parts / 4) * 4;
+        const aAt = wasm.putBytes(aData);
+        const outAt = wasm.offsetOf(y.data)!;
+        const tasks: KernelTask[] = [];
+        for (let r0 = 0; r0 < n; r0 += per) {
+          tasks.push({
+            kernel: "gemvRequantize",
+            args: [
+              n, k, w.packed, bData instanceof Int8Array ? 1 : 0, w.zeroPoints, w.perRow, aAt, k, aSigned, rows, r0, Math.min(n, r0 + per),
+              stages.at, stages.stride, outAt, n, table.pointer, 0,
+            ],
+          });
+        }
+        wasm.run(tasks, w.scratch);
+        return y;
+      }
       // Aᵀ [K, rows] (for one row, A itself) and Yᵀ [N, rows] (for one row, Y itself).
       let at: number;
       if (rows === 1) {
@@ -52,9 +117,8 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
       wasm.run(columns.map(([c0, c1]): KernelTask => ({
         kernel: "gemmRequantize",
         args: [
-          n, k, packed, at, rows, plan.aZeroPoint, aSigned, c0, c1,
-          stage.bias, stage.multipliers, stage.shifts, stage.perRow, stage.zero, stage.min, stage.max, stage.signed,
-          outAt, rows, table.pointer, 0, 0,
+          n, k, packed, at, rows, plan.aZeroPoint, 1, aSigned, c0, c1,
+          stages.at, stages.stride, stages.short, stages.signed, outAt, rows, table.pointer, 0, 0,
         ],
       })), panels);
       // Yᵀ [N, rows] → Y [rows, N]
@@ -70,7 +134,8 @@ export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): FusableKernel<[Ten
   if (plan.bZeroPoints.length !== 1 || plan.outputStage.multipliers.length !== 1) {
     throw new Error("matMul of two runtime tensors needs per-tensor params for B");
   }
-  const stage = stageMemory(wasm, plan, undefined);
+  // Per-tensor params and no bias: one stage for every row.
+  const stages = prepareStages(wasm, plan.outputStage, 1);
   const zpA = wasm.persistentInt32([plan.aZeroPoint]);
   const aSigned = plan.aDType === "int8" ? 1 : 0;
   const table = new OutputTable(wasm);
@@ -97,9 +162,8 @@ export function wasmMatMul(wasm: Int8Wasm, plan: MatMulPlan): FusableKernel<[Ten
         wasm.run(columns.map(([c0, c1]): KernelTask => ({
           kernel: "gemmRequantize",
           args: [
-            m, k, packed, bAt + layout.bBatchIndex[t]! * k * n, n, plan.bZeroPoints[0]!, bSigned, c0, c1,
-            0, stage.multipliers, stage.shifts, 0, stage.zero, stage.min, stage.max, stage.signed,
-            outAt + t * m * n, n, table.pointer, 0, 0,
+            m, k, packed, bAt + layout.bBatchIndex[t]! * k * n, n, plan.bZeroPoints[0]!, 0, bSigned, c0, c1,
+            stages.at, 0, stages.short, stages.signed, outAt + t * m * n, n, table.pointer, 0, 0,
           ],
         })), panels);
       }

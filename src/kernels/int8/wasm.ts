@@ -19,8 +19,14 @@ export interface Int8WasmExports {
   packRows(src: number, rows: number, k: number, rowStride: number, kStride: number, zeroPoints: number, perRow: number, signed: number, dst: number): void;
   packedRowsBytes(rows: number, k: number): number;
   panelBytes(k: number): number;
+  prepareStages(rows: number, bias: number, multipliers: number, shifts: number, lo: number, hi: number, zero: number, dst: number): number;
   gemmRequantize(...args: number[]): void;
   gemmAccumulate(...args: number[]): void;
+  gemvPackedBytes(rows: number, k: number): number;
+  gemvScratchBytes(k: number): number;
+  packGemvRows(src: number, rows: number, k: number, rowStride: number, kStride: number, dst: number): void;
+  gemvRequantize(...args: number[]): void;
+  padImage(...args: number[]): void;
   depthwiseConv(...args: number[]): void;
   depthwiseScratchBytes(...args: number[]): number;
   col2imAdd(...args: number[]): void;
@@ -40,7 +46,7 @@ export interface Int8WasmExports {
 }
 
 /** Kernels the worker threads can run (by name). */
-const THREADED_KERNELS = ["gemmRequantize", "gemmAccumulate", "depthwiseConv", "col2imAdd", "requantizeRows", "pixelShuffle", "binaryTableSame", "binaryTableBlocks", "mapBytes", "resizeNearest", "planeSums", "maxPool", "averagePool"];
+const THREADED_KERNELS = ["gemmRequantize", "gemvRequantize", "gemmAccumulate", "padImage", "depthwiseConv", "col2imAdd", "requantizeRows", "pixelShuffle", "binaryTableSame", "binaryTableBlocks", "mapBytes", "resizeNearest", "planeSums", "maxPool", "averagePool"];
 const PAGE = 65536;
 /** Bytes read past the end of an operand by 8-wide loads of a partial last block. */
 export const OVERREAD = 64;
@@ -105,6 +111,9 @@ export class Int8Wasm {
   }
 
   private ensure(end: number): void {
+    // Only this object grows the memory, so its size is known without asking (reading
+    // memory.buffer of a shared memory costs more than the rest of an allocation).
+    if (end <= this.u8.length) return;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
@@ -167,7 +176,8 @@ export class Int8Wasm {
     let n = 1;
     for (const d of dims) n *= d;
     const at = this.allocate(n);
-    const data = dtype === "int8" ? new Int8Array(this.memory.buffer, at, n) : new Uint8Array(this.memory.buffer, at, n);
+    // this.u8's buffer is the memory's current one (allocate refreshed the views if it grew).
+    const data = dtype === "int8" ? new Int8Array(this.u8.buffer, at, n) : new Uint8Array(this.u8.buffer, at, n);
     this.resident.set(data, at);
     return { dtype, dims: [...dims], data };
   }
