@@ -10,6 +10,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { Int8Data, Int8DType, Int8Tensor } from "../kernels/reference/common.js";
 import { quantizePerTensor } from "../kernels/int8/quantize.js";
+import type { SoftmaxFusion } from "./int8/softmax.js";
 import { type BinaryBroadcast, applyBroadcastBinaryTable } from "../kernels/int8/broadcast_binary.js";
 import {
   type ConcatPlan, type Conv2dPlan, type ConvTranspose2dPlan, type GlobalAveragePoolPlan, type MatMulPlan, type ResizePlan,
@@ -38,7 +39,14 @@ export interface Int8Backend {
   concat(plan: ConcatPlan): (inputs: readonly Tensor[]) => Tensor;
   resize(plan: ResizePlan): (x: Tensor) => Tensor;
   globalAveragePool(plan: GlobalAveragePoolPlan): (x: Tensor) => Tensor;
-  softmax(plan: SoftmaxPlan): (x: Tensor) => Tensor;
+  /** Integer Softmax (reference semantics); the kernel may take a byte table for its output. */
+  softmax(plan: SoftmaxPlan): Kernel<[Tensor]>;
+  /**
+   * Optional: the Softmax merged with a per-column byte table before it, a byte table after it
+   * and/or the DequantizeLinear after it (compile/fuse_softmax.ts) — the same values as those
+   * steps run one by one. A backend without it keeps them as separate steps.
+   */
+  fusedSoftmax?(plan: SoftmaxPlan, fusion: SoftmaxFusion & { outputTable?: Uint8Array }): Kernel<[Tensor]>;
   maxPool(plan: MaxPool2dPlan): (x: Tensor) => Tensor;
   averagePool(plan: AveragePool2dPlan): (x: Tensor) => Tensor;
   /** QuantizeLinear of a float32 tensor with per-tensor 8-bit params (the model's input). */

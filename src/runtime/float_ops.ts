@@ -5,14 +5,18 @@
  * the integer part (also with parameters computed at run time), DynamicQuantizeLinear, and the
  * ONNX integer-accumulator ops ConvInteger and MatMulInteger.
  *
- * Most float ops use the graph's constant evaluators (graph/eval, the same code constant folding
- * uses, with ONNX Runtime's float32 rounding); the ones constant folding never meets (Conv,
- * MatMul, Gemm, Softmax, pooling, activations) are written here. They are correct and plain, not
- * fast: a model whose float part is heavy belongs to onnxruntime.
+ * Float32 element-wise ops, reductions over contiguous axes and unary activations run as tight
+ * loops (float/elementwise.ts, float/reduce.ts) with the arithmetic of the graph's constant
+ * evaluators (graph/eval, with ONNX Runtime's float32 rounding), which take everything else
+ * (shape arithmetic on int64, other dtypes, rarer ops). The ops constant folding never meets
+ * (Conv, MatMul, Gemm, Softmax, pooling) are written here, correct and plain: a model whose float
+ * part is heavy belongs to onnxruntime.
  */
 import type { Node } from "../graph/ir.js";
 import { attr, floatAttr, intAttr, intsAttr } from "../graph/ir.js";
 import { canEvaluate, evaluateNode } from "../graph/eval/index.js";
+import { reducedAxes } from "../graph/eval/reduce.js";
+import { numbersOf } from "../graph/constants.js";
 import { softmaxAxis } from "../graph/op_arguments.js";
 import { conv2dGeometry } from "../kernels/float/geometry.js";
 import { conv2dForwardReference } from "../kernels/float/reference.js";
@@ -26,8 +30,11 @@ import { dequantizePerTensor, quantizePerTensor } from "../kernels/int8/quantize
 import { roundHalfToEven } from "../quant/rounding.js";
 import { type Tensor, sizeOf, toFloat32, toNumbers } from "../tensor/tensor.js";
 import { unaryView } from "./compile/unary_functions.js";
+import { samePads } from "./ops/conv.js";
 import type { Step, StepKind } from "./program.js";
 import type { Int8Backend } from "./backend.js";
+import { type FloatBinaryOp, floatBinaryKernel, isFloatBinaryOp } from "./float/elementwise.js";
+import { type FloatReduceOp, isFloatReduceOp, reduceBlock, reduceFloat } from "./float/reduce.js";
 
 type Run = (inputs: (Tensor | undefined)[]) => Tensor[];
 
@@ -201,15 +208,20 @@ function floatMatMul(): Run {
     const av = toFloat32(a);
     const bv = toFloat32(b);
     const out = new Float32Array(layout.aBatchIndex.length * m * n);
+    // Row by row, streaming through B's rows (i-p-j order) into a double accumulator row: the
+    // same sums as the dot-product order, term for term, rounded once to float32.
+    const row = new Float64Array(n);
     for (let t = 0; t < layout.aBatchIndex.length; t++) {
       const ao = layout.aBatchIndex[t]! * m * k;
       const bo = layout.bBatchIndex[t]! * k * n;
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s += av[ao + i * k + p]! * bv[bo + p * n + j]!;
-          out[(t * m + i) * n + j] = s;
+        row.fill(0);
+        for (let p = 0; p < k; p++) {
+          const av_ip = av[ao + i * k + p]!;
+          const bRow = bo + p * n;
+          for (let j = 0; j < n; j++) row[j] = row[j]! + av_ip * bv[bRow + j]!;
         }
+        out.set(row, (t * m + i) * n);
       }
     }
     return [float32(layout.outDims, out)];
@@ -251,11 +263,17 @@ function floatConv(node: Node): Run {
     const b = inputs[2];
     if (x.dims.length !== 4) throw new Error(`float Conv on rank ${x.dims.length} is not supported (only 2-D)`);
     const autoPad = attr(node, "auto_pad", "string") ?? "NOTSET";
-    if (autoPad !== "NOTSET" && autoPad !== "VALID") throw new Error(`float Conv auto_pad ${autoPad} is not supported`);
-    const g = conv2dGeometry(x.dims, w.dims, {
-      strides: intsAttr(node, "strides", [1, 1]), dilations: intsAttr(node, "dilations", [1, 1]),
-      pads: autoPad === "VALID" ? [0, 0, 0, 0] : intsAttr(node, "pads", [0, 0, 0, 0]), group: intAttr(node, "group", 1),
-    });
+    const strides = intsAttr(node, "strides", [1, 1]);
+    const dilations = intsAttr(node, "dilations", [1, 1]);
+    let pads: number[];
+    if (autoPad === "NOTSET") pads = intsAttr(node, "pads", [0, 0, 0, 0]);
+    else if (autoPad === "VALID") pads = [0, 0, 0, 0];
+    else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+      const [top, bottom] = samePads(x.dims[2]!, w.dims[2]!, strides[0]!, dilations[0]!, autoPad === "SAME_UPPER");
+      const [left, right] = samePads(x.dims[3]!, w.dims[3]!, strides[1]!, dilations[1]!, autoPad === "SAME_UPPER");
+      pads = [top, left, bottom, right];
+    } else throw new Error(`float Conv: unknown auto_pad ${autoPad}`);
+    const g = conv2dGeometry(x.dims, w.dims, { strides, dilations, pads, group: intAttr(node, "group", 1) });
     const y = conv2dForwardReference(toFloat32(x), toFloat32(w), b ? toFloat32(b) : null, g);
     return [float32([g.batch, g.outChannels, g.outHeight, g.outWidth], y)];
   };
@@ -271,16 +289,22 @@ function floatSoftmax(node: Node, opset: number): Run {
     // Opset 13: one axis. Before: the flattened block of dims from `axis` on.
     const length = opset >= 13 ? x.dims[axis]! : sizeOf(x.dims.slice(axis));
     const inner = opset >= 13 ? sizeOf(x.dims.slice(axis + 1)) : 1;
-    const outer = v.length / (length * inner);
+    const outer = length * inner === 0 ? 0 : v.length / (length * inner);
     const out = new Float32Array(v.length);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * length * inner + i;
+        const end = base + length * inner;
         let max = -Infinity;
-        for (let k = 0; k < length; k++) max = Math.max(max, v[base + k * inner]!);
+        for (let k = base; k < end; k += inner) max = Math.max(max, v[k]!);
+        // One exp per element, kept (in float32, as ONNX Runtime keeps it) for the normalisation.
         let sum = 0;
-        for (let k = 0; k < length; k++) sum += Math.exp(v[base + k * inner]! - max);
-        for (let k = 0; k < length; k++) out[base + k * inner] = Math.exp(v[base + k * inner]! - max) / sum;
+        for (let k = base; k < end; k += inner) {
+          const e = Math.fround(Math.exp(v[k]! - max));
+          out[k] = e;
+          sum += e;
+        }
+        for (let k = base; k < end; k += inner) out[k] = out[k]! / sum;
       }
     }
     return [float32(x.dims, out)];
@@ -303,7 +327,7 @@ function floatGlobalAveragePool(): Run {
   };
 }
 
-/** A unary activation applied element by element (HardSigmoid, HardSwish, LeakyRelu, …). */
+/** A unary activation applied element by element (HardSigmoid, HardSwish, LeakyRelu, Sqrt, …). */
 function floatUnary(fn: (x: number) => number): Run {
   return (inputs) => {
     const x = requireTensor(inputs, 0, "x");
@@ -312,6 +336,45 @@ function floatUnary(fn: (x: number) => number): Run {
     for (let i = 0; i < v.length; i++) out[i] = fn(v[i]!);
     return [float32(x.dims, out)];
   };
+}
+
+/** Add, Sub, Mul, Div, Pow, Max/Min of two float32 tensors on the loops of float/elementwise.ts; other dtypes to the evaluator. */
+function floatBinary(node: Node, opType: FloatBinaryOp, opset: number): Run {
+  const kernel = floatBinaryKernel(opType);
+  return (inputs) => {
+    const a = inputs[0];
+    const b = inputs[1];
+    const y = a && b && inputs.length === 2 ? kernel(a, b) : undefined;
+    return y ? [y] : evaluateNode(node, inputs, { opset });
+  };
+}
+
+/** Reductions of float32 tensors over contiguous axes (float/reduce.ts); anything else to the evaluator. */
+function floatReduce(node: Node, opType: FloatReduceOp, opset: number): Run {
+  const keepDims = intAttr(node, "keepdims", 1) === 1;
+  return (inputs) => {
+    const x = requireTensor(inputs, 0, "data");
+    if (x.dtype !== "float32") return evaluateNode(node, inputs, { opset });
+    const axes = reducedAxes(node, x.dims.length, { opset }, (name) => {
+      const i = node.inputs.indexOf(name);
+      const t = i >= 0 ? inputs[i] : undefined;
+      return t ? numbersOf(t) : undefined;
+    });
+    if (axes === null) return [x];
+    const block = axes === undefined ? undefined : reduceBlock(x.dims, axes);
+    if (!axes || !block) return evaluateNode(node, inputs, { opset });
+    const out = new Float32Array(block.outer * block.inner);
+    reduceFloat(opType, x.data as Float32Array, block, out);
+    const reduced = new Set(axes);
+    const dims = keepDims ? x.dims.map((d, k) => (reduced.has(k) ? 1 : d)) : x.dims.filter((_, k) => !reduced.has(k));
+    return [float32(dims, out)];
+  };
+}
+
+/** A unary op of the evaluator with a float32 loop for float32 inputs (Sqrt, Exp, Relu, …). */
+function floatUnaryOrEvaluate(node: Node, fn: (x: number) => number, opset: number): Run {
+  const fast = floatUnary(fn);
+  return (inputs) => (inputs[0]?.dtype === "float32" ? fast(inputs) : evaluateNode(node, inputs, { opset }));
 }
 
 function floatRun(node: Node, opset: number, backend?: Int8Backend): { run: Run; kind: StepKind } | undefined {
@@ -333,10 +396,14 @@ function floatRun(node: Node, opset: number, backend?: Int8Backend): { run: Run;
     case "Softmax": return { run: floatSoftmax(node, opset), kind: "float" };
     case "GlobalAveragePool": return { run: floatGlobalAveragePool(), kind: "float" };
   }
+  if (isFloatBinaryOp(op) && canEvaluate(node)) return { run: floatBinary(node, op, opset), kind: "float" };
+  if (isFloatReduceOp(op) && canEvaluate(node)) return { run: floatReduce(node, op, opset), kind: "float" };
+  const unary = unaryView(node, node.inputs.map((name) => (name ? { kind: "runtime" as const, value: name } : undefined)), opset);
   if (canEvaluate(node)) {
+    // Ops the evaluator knows that are also plain float functions (Sqrt, Exp, Relu, …) get a float32 loop.
+    if (unary && op !== "Clip") return { run: floatUnaryOrEvaluate(node, unary.fn, opset), kind: "float" };
     return { run: (inputs) => evaluateNode(node, inputs, { opset }), kind: "float" };
   }
-  const unary = unaryView(node, node.inputs.map((name) => (name ? { kind: "runtime" as const, value: name } : undefined)), opset);
   if (unary) return { run: floatUnary(unary.fn), kind: "float" };
   return undefined;
 }

@@ -10,6 +10,7 @@
  *   boundary — QuantizeLinear / DequantizeLinear where float values enter or leave the integer part
  */
 import type { Tensor } from "../tensor/tensor.js";
+import type { SoftmaxPlan } from "../kernels/reference/index.js";
 
 export type StepKind = "integer" | "float" | "boundary";
 
@@ -35,7 +36,21 @@ export interface Step {
    * compiler fuses a following unary table step into them). Applying another table composes.
    */
   fuseOutputTable?(table: Uint8Array, outDType: "int8" | "uint8"): void;
+  /** What a step computes, for the compiler's fusion passes (compile/fuse_softmax.ts); dropped when a table is fused into it. */
+  facts?: StepFacts;
 }
+
+/**
+ * Facts about a step that let the compiler merge it with its neighbours:
+ *   columnTable — out[…, k] = table[x[…, k] << 8 | column[k]] (or column first): a quantized Add,
+ *                 Sub or Mul with a per-column constant (a bias), over the last axis;
+ *   softmax     — the integer Softmax of this plan, its output through `outputTable` if set;
+ *   dequantize  — a per-tensor DequantizeLinear of 8-bit data: `values[byte]`.
+ */
+export type StepFacts =
+  | { kind: "columnTable"; input: string; table: Uint8Array; column: Uint8Array; columnIsB: boolean; outDType: "int8" | "uint8" }
+  | { kind: "softmax"; plan: SoftmaxPlan; outputTable?: Uint8Array; outDType: "int8" | "uint8"; lastAxis: boolean }
+  | { kind: "dequantize"; inputDType: "int8" | "uint8"; values: Float32Array };
 
 export interface Program {
   steps: Step[];
@@ -63,6 +78,26 @@ function lastUses(program: Program): Map<string, number> {
   return last;
 }
 
+/** What runProgram derives from a program once: the last uses, and the values each step ends. */
+interface RunPlan {
+  last: Map<string, number>;
+  /** Per step: the distinct non-constant inputs whose last reader it is. */
+  dying: string[][];
+}
+
+function runPlan(program: Program): RunPlan {
+  const cached = runPlans.get(program);
+  if (cached && cached.steps === program.steps.length) return cached.plan;
+  const last = lastUses(program);
+  const dying = program.steps.map((step, index) =>
+    [...new Set(step.inputs)].filter((name) => name && last.get(name) === index && !program.constants.has(name)));
+  const plan = { last, dying };
+  runPlans.set(program, { steps: program.steps.length, plan });
+  return plan;
+}
+
+const runPlans = new WeakMap<Program, { steps: number; plan: RunPlan }>();
+
 /** Wall time of one step of one run, for profiles. */
 export interface StepTiming {
   step: number;
@@ -79,8 +114,7 @@ export interface StepTiming {
 export function runProgram(program: Program, feeds: Map<string, Tensor>, timings?: StepTiming[]): Map<string, Tensor> {
   const values = new Map<string, Tensor>(program.constants);
   for (const [k, v] of feeds) values.set(k, v);
-  const last = lastUsesCache.get(program) ?? lastUses(program);
-  lastUsesCache.set(program, last);
+  const { last, dying } = runPlan(program);
   const references = new Map<object, number>();
   const produced = new Set<string>();
   const hold = (t: Tensor) => references.set(t.data, (references.get(t.data) ?? 0) + 1);
@@ -104,13 +138,17 @@ export function runProgram(program: Program, feeds: Map<string, Tensor>, timings
   }
 
   function runSteps(): Map<string, Tensor> {
-    program.steps.forEach((step, index) => {
-      const inputs = step.inputs.map((name) => {
-        if (!name) return undefined;
+    const steps = program.steps;
+    for (let index = 0; index < steps.length; index++) {
+      const step = steps[index]!;
+      const inputs: (Tensor | undefined)[] = new Array(step.inputs.length);
+      for (let i = 0; i < step.inputs.length; i++) {
+        const name = step.inputs[i]!;
+        if (!name) continue;
         const t = values.get(name);
         if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${name}, which no earlier step produced`);
-        return t;
-      });
+        inputs[i] = t;
+      }
       let outputs: Tensor[];
       const start = timings ? performance.now() : 0;
       try {
@@ -120,28 +158,28 @@ export function runProgram(program: Program, feeds: Map<string, Tensor>, timings
         const err = e as Error;
         throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
       }
-      step.outputs.forEach((name, i) => {
-        if (!name || outputs[i] === undefined) return;
+      for (let i = 0; i < step.outputs.length; i++) {
+        const name = step.outputs[i]!;
+        const t = outputs[i];
+        if (!name || t === undefined) continue;
         const previous = produced.has(name) ? values.get(name) : undefined;
         if (previous) drop(previous);
-        values.set(name, outputs[i]!);
-        hold(outputs[i]!);
+        values.set(name, t);
+        hold(t);
         produced.add(name);
         if (!last.has(name)) {
           // Nothing reads it and it is no graph output.
-          drop(outputs[i]!);
+          drop(t);
           produced.delete(name);
           values.delete(name);
         }
-      });
-      for (const name of new Set(step.inputs)) {
-        if (name && last.get(name) === index && !program.constants.has(name)) {
-          const t = values.get(name);
-          values.delete(name);
-          if (t && produced.delete(name)) drop(t);
-        }
       }
-    });
+      for (const name of dying[index]!) {
+        const t = values.get(name);
+        values.delete(name);
+        if (t && produced.delete(name)) drop(t);
+      }
+    }
     const out = new Map<string, Tensor>();
     for (const name of program.outputNames) {
       const t = values.get(name);
@@ -151,8 +189,6 @@ export function runProgram(program: Program, feeds: Map<string, Tensor>, timings
     return out;
   }
 }
-
-const lastUsesCache = new WeakMap<Program, Map<string, number>>();
 
 export function describeStep(step: Step): string {
   const names = step.nodes.length > 3 ? `${step.nodes.slice(0, 3).join(", ")}, …` : step.nodes.join(", ");

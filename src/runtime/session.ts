@@ -14,7 +14,7 @@ import { loadModel } from "../onnx/files.js";
 import { decodeModel } from "../onnx/decode.js";
 import { sizeOf, type Tensor } from "../tensor/tensor.js";
 import { type Int8Backend, referenceBackend } from "./backend.js";
-import { type CompileReport, compileModel } from "./compile/compiler.js";
+import { type CompileFusions, type CompileReport, compileModel } from "./compile/compiler.js";
 import { type Program, type StepTiming, runProgram } from "./program.js";
 import { createWasmBackend, wasmSimdSupported } from "./wasm_backend.js";
 
@@ -33,6 +33,8 @@ export interface IntegerSessionOptions {
    * kernels for them. They are no longer inputs of the session.
    */
   constants?: Record<string, Tensor>;
+  /** Turn off fusions (LayerNorm as one step, Softmax with its bias and DequantizeLinear): same values, more steps. */
+  fusions?: CompileFusions;
 }
 
 export interface IntegerSession {
@@ -96,7 +98,9 @@ export function createIntegerSession(model: Model | string | Uint8Array, options
   let program: Program;
   let report: CompileReport;
   try {
-    ({ program, report } = compileModel(m, { backend, ...(options.inputShapes ? { inputShapes: options.inputShapes } : {}) }));
+    ({ program, report } = compileModel(m, {
+      backend, ...(options.inputShapes ? { inputShapes: options.inputShapes } : {}), ...(options.fusions ? { fusions: options.fusions } : {}),
+    }));
   } catch (e) {
     backend.dispose();
     throw e;

@@ -4,6 +4,7 @@
  * kernel equals the reference bit for bit (test/kernels/int8/).
  */
 import { wasmBinaryTable } from "../kernels/int8/binary.js";
+import { applyColumnsBinaryTable } from "./int8/binary_columns.js";
 import { wasmConv2d } from "../kernels/int8/conv.js";
 import { wasmConvTranspose2d } from "../kernels/int8/conv_transpose.js";
 import { hasRelaxedSimd, hasWasmSimd } from "../kernels/int8/features.js";
@@ -11,7 +12,7 @@ import { wasmLinear, wasmMatMul } from "../kernels/int8/matmul.js";
 import { Int8Wasm } from "../kernels/int8/wasm.js";
 import { wasmQuantizePerTensor } from "../kernels/int8/quantize.js";
 import { wasmConcat, wasmGlobalAveragePool, wasmResize } from "../kernels/int8/movement.js";
-import { fastSoftmax } from "../kernels/int8/softmax.js";
+import { histogramSoftmax } from "./int8/softmax.js";
 import { wasmAveragePool, wasmMaxPool } from "../kernels/int8/pooling.js";
 import type { Int8Backend } from "./backend.js";
 
@@ -29,12 +30,34 @@ export function createWasmBackend(options: { threads: number }): Int8Backend {
     convTranspose2d: (plan, weight, bias) => wasmConvTranspose2d(wasm, plan, weight, bias),
     linear: (plan, b, bias) => wasmLinear(wasm, plan, b, bias),
     matMul: (plan) => wasmMatMul(wasm, plan),
-    binaryTable: (table) => wasmBinaryTable(wasm, table),
+    binaryTable(table) {
+      const kernel = wasmBinaryTable(wasm, table);
+      return (plan, a, b, out) => {
+        // A per-column operand ([W] against [N, C, W]: a bias, LayerNorm's γ and β): the wasm
+        // kernel divides per element to find the column; the JavaScript loop walks the columns.
+        const layout = plan.layout;
+        if (layout.kind === "blocks" && layout.inner === 1 && (options.threads === 1 || out.length < 1 << 16)) {
+          if (layout.which === "b") applyColumnsBinaryTable(table, a, b, true, out);
+          else applyColumnsBinaryTable(table, b, a, false, out);
+        } else {
+          kernel(plan, a, b, out);
+        }
+      };
+    },
     quantizePerTensor: (x, scale, zeroPoint, dtype) => wasmQuantizePerTensor(wasm, x, scale, zeroPoint, dtype),
     concat: (plan) => wasmConcat(wasm, plan),
     resize: (plan) => wasmResize(wasm, plan),
     globalAveragePool: (plan) => wasmGlobalAveragePool(wasm, plan),
-    softmax: (plan) => fastSoftmax(plan, (dtype, dims) => wasm.newTensor(dtype, dims)),
+    softmax: (plan) => histogramSoftmax(plan, (dtype, dims) => wasm.newTensor(dtype, dims)),
+    fusedSoftmax(plan, { outputTable, ...fusion }) {
+      const newTensor = (dtype: "int8" | "uint8", dims: readonly number[]) => wasm.newTensor(dtype, dims);
+      const dq = fusion.dequantize;
+      // An output table before a DequantizeLinear composes into the DequantizeLinear's values.
+      if (outputTable && dq) return histogramSoftmax(plan, newTensor, { ...fusion, dequantize: Float32Array.from(outputTable, (b) => dq[b]!) });
+      const kernel = histogramSoftmax(plan, newTensor, fusion);
+      if (outputTable) kernel.fuseOutputTable(outputTable, plan.outputDType);
+      return kernel;
+    },
     maxPool: (plan) => wasmMaxPool(wasm, plan),
     averagePool: (plan) => wasmAveragePool(wasm, plan),
     newTensor: (dtype, dims) => wasm.newTensor(dtype, dims),

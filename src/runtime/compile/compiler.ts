@@ -34,8 +34,10 @@ import { buildAveragePool, buildGlobalAveragePool, buildMaxPool } from "../ops/p
 import { buildSoftmax } from "../ops/softmax.js";
 import type { Program, Step } from "../program.js";
 import { fuseTables } from "./fuse_tables.js";
+import { fuseSoftmax } from "./fuse_softmax.js";
 import { GraphView } from "./graph_view.js";
 import { isQOperator, lowerQOperator } from "./qoperator.js";
+import { matchLayerNorm } from "./layer_norm.js";
 import { type DequantizeInfo, type QuantizeInfo, nodeLabel, readDequantize, readQuantize } from "./quant_nodes.js";
 import { NotInteger, type OpInput, type QuantizedOp } from "./quantized_op.js";
 import { type FloatFunction, unaryView } from "./unary_functions.js";
@@ -93,6 +95,18 @@ export interface CompileOptions {
   backend: Int8Backend;
   /** Concrete shapes for graph inputs with dynamic dims (only used to check shapes at compile time). */
   inputShapes?: Record<string, Dim[]>;
+  /**
+   * Fusions that give the same values as the steps they merge (default: all on). Turning one off
+   * compiles those nodes one by one, which is what the tests compare the fused program with.
+   */
+  fusions?: CompileFusions;
+}
+
+export interface CompileFusions {
+  /** LayerNorm (the LayerNormalization op, or its decomposed ReduceMean/Sub/Pow/… form) as one step (compile/layer_norm.ts). */
+  layerNorm?: boolean;
+  /** A bias before and a DequantizeLinear after an integer Softmax, in the Softmax's kernel (compile/fuse_softmax.ts; backends with fusedSoftmax only). */
+  softmax?: boolean;
 }
 
 interface OutputMatch {
@@ -252,6 +266,15 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
       if (dq) inputs = [dq.input, ...node.inputs.slice(1)];
     }
     const step = floatStep(node, opset, inputs, options.backend);
+    const dq = node.opType === "DequantizeLinear" ? dequantized.get(node.outputs[0] ?? "") : undefined;
+    if (step && dq && !dq.constant && (dq.quant.dtype === "int8" || dq.quant.dtype === "uint8") && dq.quant.scale.length === 1 && dq.quant.axis === undefined) {
+      const s = Math.fround(dq.quant.scale[0]!);
+      const z = dq.quant.zeroPoint[0]!;
+      const qmin = dq.quant.dtype === "int8" ? -128 : 0;
+      const values = new Float32Array(256);
+      for (let v = qmin; v < qmin + 256; v++) values[v & 0xff] = (v - z) * s;
+      step.facts = { kind: "dequantize", inputDType: dq.quant.dtype, values };
+    }
     if (step && MOVEMENT_OPS.has(node.opType) && node.domain === "" && ["int8", "uint8"].includes(dtypeOf(node.inputs[0] ?? "") ?? "")) {
       // Moving 8-bit integers (e.g. a Reshape between QOperator nodes) is integer work.
       step.kind = "integer";
@@ -276,6 +299,16 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
       pushFloat(node, undefined);
       continue;
     }
+    if (options.fusions?.layerNorm !== false && (node.opType === "ReduceMean" || node.opType === "LayerNormalization")) {
+      const ln = matchLayerNorm(node, { view, dequantized, quantizers, backend: options.backend });
+      if (ln) {
+        candidates.push(ln.step);
+        floatReasons.set(ln.step, "LayerNorm statistics (mean, variance, square root) run in float, fused into one step");
+        for (const n of ln.absorbed) absorbed.add(n);
+        if (ln.output) knownDTypes.set(ln.output.value, ln.output.dtype);
+        continue;
+      }
+    }
     const attempt = tryInteger(node);
     if ("step" in attempt) {
       candidates.push(attempt.step);
@@ -295,7 +328,8 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     for (const v of step.inputs) if (v) needed.add(v);
   }
   kept.reverse();
-  const fused = fuseTables(kept, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
+  const softmaxFused = options.fusions?.softmax === false ? kept : fuseSoftmax(kept, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
+  const fused = fuseTables(softmaxFused, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
   kept.length = 0;
   kept.push(...fused);
   const problems = kept.filter((s) => missing.has(s)).map((s) => missing.get(s)!);

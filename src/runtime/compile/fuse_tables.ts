@@ -67,6 +67,7 @@ export function fuseTables(steps: Step[], graphOutputs: Set<string>, backend: Pi
         changed = true;
       } else if (p.fuseOutputTable && p.outputs.length === 1) {
         p.fuseOutputTable(t.table, t.outDType);
+        delete p.facts; // they described the step without this table
         p.outputs = [step.outputs[0]!];
         p.nodes = [...p.nodes, ...step.nodes];
         p.opType = `${p.opType}+${step.opType}`;

@@ -14,6 +14,26 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { NotInteger, quantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import { type BuildContext, int8DType, integerStep, perTensorQParams, singleOutput } from "./context.js";
 
+/**
+ * The 65 536-entry table of a quantized Add, Sub or Mul for these params (NotInteger when the
+ * reference kernels refuse them). The LayerNorm fusion builds its tables here too, so that its
+ * integer parts are the same bytes as these steps.
+ */
+export function binaryOpTable(opType: string, quant: BinaryQuantization): Uint8Array {
+  try {
+    if (opType === "Mul") {
+      const plan = prepareMul(quant);
+      return binaryByteTable(plan.aDType, plan.bDType, (qa, qb) => mulValue(plan, qa, qb));
+    }
+    if (opType !== "Add" && opType !== "Sub") throw new Error(`${opType} has no binary table`);
+    const plan = opType === "Add" ? prepareAdd(quant) : prepareSub(quant);
+    return binaryByteTable(plan.aDType, plan.bDType, (qa, qb) => addValue(plan, qa, qb));
+  } catch (e) {
+    if (e instanceof NotInteger) throw e;
+    throw new NotInteger((e as Error).message);
+  }
+}
+
 export function buildBinary(op: QuantizedOp, ctx: BuildContext) {
   const a = quantizedInput(op, 0, `${op.opType} A`);
   const b = quantizedInput(op, 1, `${op.opType} B`);
@@ -25,18 +45,7 @@ export function buildBinary(op: QuantizedOp, ctx: BuildContext) {
     output: perTensorQParams(out.quant, `${op.opType} output`),
     ...(op.activation ? { activation: op.activation } : {}),
   };
-  let table: Uint8Array;
-  try {
-    if (op.opType === "Mul") {
-      const plan = prepareMul(quant);
-      table = binaryByteTable(plan.aDType, plan.bDType, (qa, qb) => mulValue(plan, qa, qb));
-    } else {
-      const plan = op.opType === "Add" ? prepareAdd(quant) : prepareSub(quant);
-      table = binaryByteTable(plan.aDType, plan.bDType, (qa, qb) => addValue(plan, qa, qb));
-    }
-  } catch (e) {
-    throw new NotInteger((e as Error).message);
-  }
+  const table = binaryOpTable(op.opType, quant);
   const outDType = int8DType(out.quant);
   const kernel = ctx.backend.binaryTable(table);
   const plans = new Map<string, BinaryBroadcast>();
@@ -54,13 +63,21 @@ export function buildBinary(op: QuantizedOp, ctx: BuildContext) {
     kernel(plan, ta.data as Int8Array, tb.data as Int8Array, y.data);
     return y;
   };
-  if (a.constant) {
-    const ca = a.constant;
-    return integerStep(ctx, op, op.opType, [b.value], ([tb]) => [compute(ca, tb!)]);
-  }
-  if (b.constant) {
-    const cb = b.constant;
-    return integerStep(ctx, op, op.opType, [a.value], ([ta]) => [compute(ta!, cb)]);
+  if (a.constant || b.constant) {
+    const c = (a.constant ?? b.constant)!;
+    const runtime = a.constant ? b.value : a.value;
+    const step = a.constant
+      ? integerStep(ctx, op, op.opType, [b.value], ([tb]) => [compute(c, tb!)])
+      : integerStep(ctx, op, op.opType, [a.value], ([ta]) => [compute(ta!, c)]);
+    // A per-column constant ([W] or [1, …, W]) against a runtime [..., W]: a bias over the last axis.
+    const width = c.dims.length > 0 ? c.dims[c.dims.length - 1]! : 1;
+    const rank = ctx.view.rankOf(runtime);
+    if (width > 1 && c.dims.slice(0, -1).every((d) => d === 1) && rank !== undefined && rank >= c.dims.length &&
+        ctx.view.staticDim(runtime, -1) === width) {
+      const bytes = Uint8Array.from(c.data as Int8Array | Uint8Array, (v) => v & 0xff);
+      step.facts = { kind: "columnTable", input: runtime, table, column: bytes, columnIsB: !a.constant, outDType };
+    }
+    return step;
   }
   const step = integerStep(ctx, op, op.opType, [a.value, b.value], ([ta, tb]) => [compute(ta!, tb!)]);
   step.table = { kind: "binary", a: a.value, b: b.value, table, outDType };

@@ -54,7 +54,7 @@ function to2d(a: SpatialAttrs, pads: number[]): { strides: number[]; dilations: 
 }
 
 /** SAME_UPPER/SAME_LOWER pads for one axis (ONNX Conv spec). */
-function samePads(inSize: number, kernel: number, stride: number, dilation: number, upper: boolean): [number, number] {
+export function samePads(inSize: number, kernel: number, stride: number, dilation: number, upper: boolean): [number, number] {
   const out = Math.ceil(inSize / stride);
   const total = Math.max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - inSize);
   const small = Math.floor(total / 2);

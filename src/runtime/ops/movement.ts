@@ -1,17 +1,22 @@
 /**
- * Ops that move quantized values without computing on them, as integer steps: Reshape, Flatten,
- * Squeeze, Unsqueeze, Transpose, Slice, Gather, Split, Expand, Tile, Identity, DepthToSpace,
- * SpaceToDepth (the graph evaluator's own dtype-generic implementations, or the reference
- * Transpose), then Concat, Pad and Resize on the reference kernels. Where the output's params
- * differ from the input's, the moved integers are requantized through a 256-entry table.
+ * Ops that move quantized values without computing on them, as integer steps: Transpose and Slice
+ * as one strided copy into the backend's memory (int8/strided_copy.ts); Reshape, Flatten,
+ * Squeeze, Unsqueeze, Gather, Split, Expand, Tile, Identity, DepthToSpace, SpaceToDepth on the
+ * graph evaluator's own dtype-generic implementations (the shape-only ones return views); then
+ * Concat, Pad and Resize on the reference kernels. Where the output's params differ from the
+ * input's, the moved integers are requantized through a 256-entry table.
  */
 import { attr, intAttr, stringAttr } from "../../graph/ir.js";
-import { padArguments, resizeArguments } from "../../graph/op_arguments.js";
+import { padArguments, resizeArguments, sliceArguments } from "../../graph/op_arguments.js";
 import { evaluateNode } from "../../graph/eval/index.js";
+import { sliceAxes } from "../../graph/eval/shape_ops.js";
+import { numbersOf } from "../../graph/constants.js";
+import { bytesOf } from "../../kernels/int8/tables.js";
+import type { Int8DType } from "../../kernels/reference/index.js";
 import {
   type CoordinateTransformationMode, type NearestMode, pad, prepareConcat, preparePad, prepareResize,
 } from "../../kernels/reference/index.js";
-import { transpose } from "../../kernels/reference/data_movement.js";
+import { type StridedPlan, slicePlan, stridedCopy, transposePlan } from "../int8/strided_copy.js";
 import { toNumbers, type Tensor } from "../../tensor/tensor.js";
 import { NotInteger, constantTensor, quantizedInput, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import {
@@ -36,6 +41,7 @@ export function buildMovement(op: QuantizedOp, ctx: BuildContext) {
   const node = op.node;
   const runtimeInputs = others.filter((i) => i?.kind === "runtime").map((i) => i!.value);
   const evalCtx = { opset: ctx.view.opset };
+  const strided = stridedMove(op, ctx);
   return integerStep(ctx, op, op.opType, [x.value, ...runtimeInputs], (values) => {
     const data = values[0]!;
     let r = 1;
@@ -43,11 +49,51 @@ export function buildMovement(op: QuantizedOp, ctx: BuildContext) {
       if (!i) return undefined;
       return i.kind === "constant" ? i.tensor : values[r++];
     })];
-    const moved = op.opType === "Transpose"
-      ? [transpose(data, attr(node, "perm", "ints") ?? undefined)]
-      : evaluateNode(node, inputs, evalCtx);
-    return moved.map((t, k) => applyTable(tables[k]!.table, t, tables[k]!.dtype));
+    const copied = strided?.(inputs);
+    const moved = copied ?? evaluateNode(node, inputs, evalCtx);
+    // A fresh copy is released once requantized; an evaluator's output may be a view of the input.
+    return moved.map((t, k) => applyTable(tables[k]!.table, t, tables[k]!.dtype, ctx.backend, copied !== undefined));
   }, false);
+}
+
+/**
+ * Transpose and Slice as a strided copy into a new tensor of the backend (plans cached by input
+ * dims); undefined for the other ops. Returns undefined at run time for inputs it does not take
+ * (Slice arguments it cannot read), which then go to the evaluator.
+ */
+function stridedMove(op: QuantizedOp, ctx: BuildContext): ((inputs: (Tensor | undefined)[]) => Tensor[] | undefined) | undefined {
+  const node = op.node;
+  if (op.opType !== "Transpose" && op.opType !== "Slice") return undefined;
+  if (op.outputs.length !== 1) return undefined;
+  const plans = new Map<string, { plan: StridedPlan; outDims: number[] }>();
+  const perm = attr(node, "perm", "ints") ?? undefined;
+  return (inputs) => {
+    const x = inputs[0]!;
+    if (x.dtype !== "int8" && x.dtype !== "uint8") return undefined;
+    let key = x.dims.join(",");
+    let prepared: { plan: StridedPlan; outDims: number[] } | undefined;
+    if (op.opType === "Transpose") {
+      prepared = plans.get(key);
+      if (!prepared) plans.set(key, prepared = transposePlan(x.dims, perm));
+    } else {
+      const args = sliceArguments(node, ctx.view.opset, (name) => {
+        const i = node.inputs.indexOf(name);
+        const t = i >= 0 ? inputs[i] : undefined;
+        return t ? numbersOf(t) : undefined;
+      });
+      if (!args) return undefined;
+      key += `|${args.starts}|${args.ends}|${args.axes ?? ""}|${args.steps ?? ""}`;
+      prepared = plans.get(key);
+      if (!prepared) {
+        prepared = slicePlan(x.dims, sliceAxes(node, x.dims, args.starts, args.ends, args.axes, args.steps));
+        if (plans.size > 64) plans.clear();
+        plans.set(key, prepared);
+      }
+    }
+    const y = ctx.backend.newTensor(x.dtype as Int8DType, prepared.outDims);
+    stridedCopy(prepared.plan, bytesOf(x.data as Int8Array | Uint8Array), bytesOf(y.data));
+    return [y];
+  };
 }
 
 export function buildConcat(op: QuantizedOp, ctx: BuildContext) {

@@ -23,11 +23,19 @@ export function buildSoftmax(op: QuantizedOp, ctx: BuildContext) {
   const plan = prepareSoftmax(inQ, outDType, axis);
   const kernel = ctx.backend.softmax(plan);
   const table = requantizeTable(softmaxOutputQParams(outDType), outQ);
-  return integerStep(ctx, op, "Softmax", [x.value], ([t]) => {
+  // A kernel that takes output tables gets the requantization too: no pass of its own.
+  const fused = table !== undefined && kernel.fuseOutputTable !== undefined;
+  if (fused) kernel.fuseOutputTable!(table, outDType);
+  const rank = ctx.view.rankOf(x.value);
+  const lastAxis = axis === -1 || (rank !== undefined && axis === rank - 1);
+  const step = integerStep(ctx, op, "Softmax", [x.value], ([t]) => {
     const rank = t!.dims.length;
     if (!modern && (axis < 0 ? axis + rank : axis) !== rank - 1) {
       throw new Error(`Softmax before opset 13 over axes ${axis}… of a rank-${rank} input is not supported (only the last axis)`);
     }
-    return [applyTable(table, kernel(t!), outDType, ctx.backend, true)];
-  });
+    const y = kernel(t!);
+    return [fused ? y : applyTable(table, y, outDType, ctx.backend, true)];
+  }, true, kernel);
+  step.facts = { kind: "softmax", plan, outDType, lastAxis, ...(table ? { outputTable: table } : {}) };
+  return step;
 }
