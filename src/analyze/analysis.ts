@@ -9,9 +9,9 @@ import type { CreateExecutor } from "../optimize/capture.js";
 import type { MixedPrecisionTarget } from "../optimize/mixed_precision.js";
 import type { Evaluator } from "./evaluators.js";
 import { graphwiseErrors, type GraphwiseErrors } from "./graph_errors.js";
-import { layerwiseErrors, sensitivityRanking, type LayerError } from "./layer_errors.js";
+import { layerwiseErrors, sensitivityRanking, type LayerError, type QuantUnit } from "./layer_errors.js";
 import { mixedPrecision, type MixedPrecisionResult } from "./mixed_precision.js";
-import { buildQdq, type QuantizationSetup } from "./quantized_model.js";
+import { buildQdq, floatReference, type QuantizationSetup } from "./quantized_model.js";
 
 export interface AnalysisOptions {
   createExecutor: CreateExecutor;
@@ -19,6 +19,8 @@ export interface AnalysisOptions {
   graphwise?: boolean;
   /** Layer-wise errors and the ranking (default true; mixed precision needs them). */
   layerwise?: boolean;
+  /** Layer-wise analysis and mixed precision over groups of units (layer_errors.ts groupUnits). */
+  groupOf?: (unit: QuantUnit) => string | undefined;
   /** With a target: search which units to keep in float. */
   mixedPrecision?: { evaluator: Evaluator; target: MixedPrecisionTarget; weightedOnly?: boolean };
   /** Also score the fully quantized and the float model with this evaluator. */
@@ -40,20 +42,22 @@ export async function analyzeQuantization(setup: QuantizationSetup, data: AsyncI
   const log = options.log ?? (() => {});
   const result: AnalysisResult = {};
   const built = buildQdq(setup);
+  const float = floatReference(setup);
   if (options.graphwise ?? true) {
     log("graph-wise errors…");
-    result.graphwise = await graphwiseErrors(setup.model, built.model, built.params, data, { createExecutor: options.createExecutor });
+    result.graphwise = await graphwiseErrors(float, built.model, built.params, data, { createExecutor: options.createExecutor });
   }
   if ((options.layerwise ?? true) || options.mixedPrecision) {
     result.layerwise = await layerwiseErrors(setup, data, {
       createExecutor: options.createExecutor,
+      ...(options.groupOf ? { groupOf: options.groupOf } : {}),
       onUnit: (done, total) => log(`layer-wise errors ${done}/${total}`),
     });
     result.ranking = sensitivityRanking(result.layerwise);
   }
   const evaluator = options.evaluator ?? options.mixedPrecision?.evaluator;
   if (evaluator) {
-    result.scores = { metric: evaluator.metric, float: await evaluator.evaluate(setup.model), quantized: await evaluator.evaluate(built.model) };
+    result.scores = { metric: evaluator.metric, float: await evaluator.evaluate(float), quantized: await evaluator.evaluate(built.model) };
   }
   if (options.mixedPrecision) {
     log("mixed-precision search…");
@@ -61,6 +65,7 @@ export async function analyzeQuantization(setup: QuantizationSetup, data: AsyncI
       ranking: result.ranking!,
       evaluator: options.mixedPrecision.evaluator,
       target: options.mixedPrecision.target,
+      ...(result.scores ? { referenceMetric: result.scores.float } : {}),
       ...(options.mixedPrecision.weightedOnly !== undefined ? { weightedOnly: options.mixedPrecision.weightedOnly } : {}),
       onStep: (s) => log(`  ${s.phase}${s.unit ? ` ${s.unit}` : ""}: ${s.metric.toFixed(3)}${s.meetsTarget ? " (meets target)" : ""}`),
     });

@@ -14,7 +14,7 @@ import type { QParams } from "../quant/qparams.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { metricsOf, type ErrorMetrics } from "./graph_errors.js";
 import { ErrorAccumulator } from "./metrics.js";
-import { buildQdq, type QuantizationSetup } from "./quantized_model.js";
+import { buildQdq, floatReference, type QuantizationSetup } from "./quantized_model.js";
 
 /** Nodes quantized together: a producer and its fused activation, or a single node. */
 export interface QuantUnit {
@@ -40,6 +40,39 @@ export function quantizationUnits(model: Model, plan: QuantPlan): QuantUnit[] {
     units.push({ name: n.name, nodes, opTypes: nodes.map((x) => opType.get(x)!), weighted: weighted.has(n.name) });
   }
   return units;
+}
+
+/**
+ * Coarser units: the units for which `groupOf` returns the same key become one unit named by the
+ * key, holding their nodes in order, at the place of its first member; the others stay as they
+ * are. Why: keeping one elementwise node in float changes almost nothing when its neighbours are
+ * quantized (its input and output still go through Q/DQ for them), so on a model whose error
+ * builds up along chains of such nodes (PP-OCRv4's backbone blocks: Conv → HardSwish → affine),
+ * the unit worth keeping in float is a whole block.
+ */
+export function groupUnits(units: readonly QuantUnit[], groupOf: (unit: QuantUnit) => string | undefined): QuantUnit[] {
+  const out: QuantUnit[] = [];
+  const groups = new Map<string, QuantUnit>();
+  const single = new Set(units.filter((u) => groupOf(u) === undefined).map((u) => u.name));
+  for (const u of units) {
+    const key = groupOf(u);
+    if (key === undefined) {
+      out.push(u);
+      continue;
+    }
+    if (single.has(key)) throw new Error(`unit group ${key} has the name of a unit outside any group`);
+    const g = groups.get(key);
+    if (g) {
+      g.nodes.push(...u.nodes);
+      g.opTypes.push(...u.opTypes);
+      g.weighted ||= u.weighted;
+    } else {
+      const group = { name: key, nodes: [...u.nodes], opTypes: [...u.opTypes], weighted: u.weighted };
+      groups.set(key, group);
+      out.push(group);
+    }
+  }
+  return out;
 }
 
 /** The part of `plan` that belongs to `unit`: its nodes' quantized inputs and outputs, weights and biases. */
@@ -72,6 +105,8 @@ export interface LayerError extends ErrorMetrics {
 
 export interface LayerwiseOptions {
   createExecutor: CreateExecutor;
+  /** Analyse groups of units instead of single ones (see groupUnits); names below are then the groups'. */
+  groupOf?: (unit: QuantUnit) => string | undefined;
   /** Only these units (by name); default all. */
   units?: string[];
   /** Called after each unit. */
@@ -83,6 +118,7 @@ const CACHE_LIMIT = 1 << 26;
 
 export async function layerwiseErrors(setup: QuantizationSetup, data: AsyncIterable<Feeds>, options: LayerwiseOptions): Promise<LayerError[]> {
   let units = quantizationUnits(setup.model, setup.plan);
+  if (options.groupOf) units = groupUnits(units, options.groupOf);
   if (options.units) {
     const known = new Map(units.map((u) => [u.name, u]));
     for (const u of options.units) if (!known.has(u)) throw new Error(`layer-wise analysis: ${u} is not a quantized unit (known: ${[...known.keys()].join(", ")})`);
@@ -91,7 +127,7 @@ export async function layerwiseErrors(setup: QuantizationSetup, data: AsyncItera
   }
   const fullParams: Map<string, QParams> = resolveActivationParams(setup.model.graph, setup.plan, setup.ranges, setup.preset);
   const outputs = setup.model.graph.outputs.map((o) => o.name);
-  const reference = await floatOutputs(setup.model, data, options.createExecutor, outputs);
+  const reference = await floatOutputs(floatReference(setup), data, options.createExecutor, outputs);
   const results: LayerError[] = [];
   for (const [i, unit] of units.entries()) {
     const plan = unitPlan(setup.model, setup.plan, unit);

@@ -7,7 +7,7 @@ import type { MixedPrecisionDecision, MixedPrecisionStep, MixedPrecisionTarget }
 import { searchMixedPrecision } from "../optimize/mixed_precision.js";
 import type { Evaluator } from "./evaluators.js";
 import type { LayerError } from "./layer_errors.js";
-import { buildWithExclusions, type BuiltModel, type QuantizationSetup } from "./quantized_model.js";
+import { buildWithExclusions, floatReference, type BuiltModel, type QuantizationSetup } from "./quantized_model.js";
 
 export interface MixedPrecisionOptions {
   /** Units ordered most sensitive first (sensitivityRanking of a layer-wise analysis). */
@@ -16,6 +16,8 @@ export interface MixedPrecisionOptions {
   target: MixedPrecisionTarget;
   /** Only weighted units (Conv/Gemm/MatMul) are candidates (default true: data-movement and elementwise units cost little). */
   weightedOnly?: boolean;
+  /** The float model's score when already known (else the evaluator scores floatReference(setup)). */
+  referenceMetric?: number;
   onStep?: (step: MixedPrecisionStep) => void;
 }
 
@@ -33,7 +35,7 @@ export async function mixedPrecision(setup: QuantizationSetup, options: MixedPre
   const nodesOf = new Map(candidates.map((u) => [u.unit, u.nodes]));
   const exclusionsOf = (units: string[]) => units.flatMap((u) => nodesOf.get(u)!);
   const cache = new Map<string, number>();
-  const referenceMetric = options.target.maxDrop !== undefined ? await options.evaluator.evaluate(setup.model) : NaN;
+  const referenceMetric = options.referenceMetric ?? (options.target.maxDrop !== undefined ? await options.evaluator.evaluate(floatReference(setup)) : NaN);
   const decision = await searchMixedPrecision({
     ranking: candidates.map((u) => u.unit),
     referenceMetric,

@@ -10,6 +10,7 @@ import { planQuantization, type QuantPlan } from "../plan/plan.js";
 import type { Preset } from "../plan/preset.js";
 import { resolveActivationParams, type Range } from "../plan/resolve.js";
 import type { QParams } from "../quant/qparams.js";
+import { withOriginalBiases, type CorrectedBias } from "./corrected_biases.js";
 
 export interface QuantizationSetup {
   /** The float model the plan refers to (prepared, and equalized/bias-corrected if those ran). */
@@ -22,6 +23,11 @@ export interface QuantizationSetup {
   exclude?: string[];
   /** Integer weights to use instead of round-to-nearest (AdaRound's). */
   weightOverrides?: Map<string, WeightOverride>;
+  /**
+   * The biases bias correction changed in `model`, with their values before it: a layer a
+   * variant leaves in float gets its original bias back (see corrected_biases.ts).
+   */
+  correctedBiases?: CorrectedBias[];
 }
 
 export interface BuiltModel {
@@ -39,13 +45,23 @@ export interface BuiltModel {
  */
 export function buildQdq(setup: QuantizationSetup, plan: QuantPlan = setup.plan, activationParams?: Map<string, QParams>): BuiltModel {
   activationParams ??= resolveActivationParams(setup.model.graph, plan, setup.ranges, setup.preset);
-  const exported = exportQdq(setup.model, plan, activationParams);
+  const quantizedLayers = new Set([...plan.weights.values()].map((w) => w.node));
+  const float = withOriginalBiases(setup.model, setup.correctedBiases, (node) => !quantizedLayers.has(node));
+  const exported = exportQdq(float, plan, activationParams);
   let model = exported.model;
   if (setup.weightOverrides?.size) {
     const planned = new Map([...setup.weightOverrides].filter(([name]) => plan.weights.has(name)));
     model = applyWeightOverrides(model, plan, planned);
   }
   return { model, plan, params: exported.params, warnings: exported.warnings };
+}
+
+/**
+ * The float model every variant of `setup` is compared with: setup.model with the biases bias
+ * correction changed set back (the corrected biases belong to the quantized layers only).
+ */
+export function floatReference(setup: QuantizationSetup): Model {
+  return withOriginalBiases(setup.model, setup.correctedBiases);
 }
 
 /** The QDQ model with the given nodes (names or op types) left in float, planned afresh. */

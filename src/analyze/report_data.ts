@@ -11,6 +11,7 @@
 import type { Calibration } from "../calibrate/calibrate.js";
 import type { Model } from "../graph/ir.js";
 import { observerFromState, type HistogramObserverState, type ObserverState } from "../observe/index.js";
+import { describeHighBiasAbsorption } from "../optimize/high_bias.js";
 import { channelRanges } from "../quant/weights.js";
 import type { QuantPlan } from "../plan/plan.js";
 import { toFloat32 } from "../tensor/tensor.js";
@@ -173,6 +174,9 @@ export function collectReportData(inputs: ReportInputs): ReportData {
         ...o.cle.skipped.map((s) => `skipped ${s.first}${s.second ? ` → ${s.second}` : ""}: ${s.reason}`),
       ],
     });
+  }
+  if (o.highBiasAbsorption) {
+    optimizations.push({ name: "High-bias absorption", lines: describeHighBiasAbsorption(o.highBiasAbsorption) });
   }
   if (o.adaround) {
     optimizations.push({

@@ -17,6 +17,7 @@ import { loadModel, saveModel, writeFileAtomic } from "../onnx/files.js";
 import { checkOutputPath } from "./node.js";
 import { toNumbers } from "../tensor/tensor.js";
 import { analyzeQuantization, type AnalysisResult } from "../analyze/analysis.js";
+import { floatReference } from "../analyze/quantized_model.js";
 import { accuracyEvaluator, outputSqnrEvaluator, type Evaluator } from "../analyze/evaluators.js";
 import { quantizeWithOptimizations, type OptimizedQuantizeOptions, type OptimizedQuantizeResult } from "./optimized_quantize.js";
 import { collectReportData, type ReportData } from "../analyze/report_data.js";
@@ -80,7 +81,7 @@ export async function analyzeFile(modelPath: string, options: AnalyzeFileOptions
   const pipeline = await quantizeWithOptimizations(model, calib, { ...(options.quantize ?? {}), createExecutor, log });
   let evaluator: Evaluator | undefined;
   if (labels) evaluator = accuracyEvaluator(evalData, labels, { createExecutor });
-  else if (options.targetSqnr !== undefined) evaluator = outputSqnrEvaluator(pipeline.setup.model, evalData, { createExecutor });
+  else if (options.targetSqnr !== undefined) evaluator = outputSqnrEvaluator(floatReference(pipeline.setup), evalData, { createExecutor });
   const target = options.targetDrop !== undefined ? { maxDrop: options.targetDrop } : options.targetSqnr !== undefined ? { minMetric: options.targetSqnr } : undefined;
   const analysis = await analyzeQuantization(pipeline.setup, evalData, {
     createExecutor, log,

@@ -10,7 +10,7 @@ import type { Executor, Feeds } from "../calibrate/executor.js";
 import { exportQdq } from "../export/qdq.js";
 import type { ObserverOptions } from "../observe/index.js";
 import { planQuantization, type QuantPlan } from "../plan/plan.js";
-import { presetByName, type Preset, type PresetName } from "../plan/preset.js";
+import { presetByName, requiredOpset, type Preset, type PresetName } from "../plan/preset.js";
 import { resolveActivationParams, type Range } from "../plan/resolve.js";
 import type { QuantDType } from "../quant/dtype.js";
 import type { QParams } from "../quant/qparams.js";
@@ -60,10 +60,7 @@ export async function quantizeModel(model: Model, data: AsyncIterable<Feeds> | u
   // Percentile (99.99) is the default: measured best or near best on the PP-OCR models
   // (docs/ppocr.md), where MinMax loses the recogniser (48.5% vs 95% line accuracy).
   const method = options.method ?? "percentile";
-  // Per-channel DequantizeLinear needs opset 13; int4/uint4 QuantizeLinear/DequantizeLinear need 21.
-  const fourBit = [preset.weight.dtype, preset.activation.dtype].some((d) => d === "int4" || d === "uint4");
-  const needsOpset = fourBit ? 21 : preset.weight.perChannel ? 13 : 10;
-  const { model: prepared, report } = prepareForQuantization(model, { minOpset: Math.max(needsOpset, onnxOpset(model)) });
+  const { model: prepared, report } = prepareForQuantization(model, { minOpset: Math.max(requiredOpset(preset), onnxOpset(model)) });
   const plan = planQuantization(prepared.graph, { preset, exclude: options.exclude ?? [] });
 
   const parts: Calibration[] = [...(options.calibrations ?? [])];

@@ -1,5 +1,5 @@
 /**
- * `octet analyze model.onnx --calib <data> [--data <data>] [--labels l.npy] [--cle] [--bias-correction]
+ * `octet analyze model.onnx --calib <data> [--data <data>] [--labels l.npy] [--cle [--high-bias-absorption]] [--bias-correction]
  *   [--adaround] [--target-drop 0.5 | --target-sqnr 30] [--report r.html] [-o model.int8.onnx]`
  * `octet report model.onnx -o report.html --calib <data> [same options]`
  *
@@ -29,6 +29,7 @@ interface AnalyzeCliOptions extends DataCliOptions {
   exclude?: string[];
   cle?: boolean;
   cleClip: ClipPolicy;
+  highBiasAbsorption?: boolean;
   biasCorrection?: boolean;
   adaround?: boolean;
   adaroundIterations?: number;
@@ -78,6 +79,7 @@ function addAnalysisOptions(cmd: Command): Command {
     .option("--exclude <names>", "node names or op types to keep in float (comma-separated, repeatable)", list)
     .option("--cle", "cross-layer equalization before calibration")
     .addOption(new Option("--cle-clip <policy>", "Relu6/Clip between equalized layers").choices(["skip", "relu-if-unreached", "relu"]).default("skip"))
+    .option("--high-bias-absorption", "after --cle, move each channel's calibrated minimum (when > 0) out of its layer's bias into the next layer's")
     .option("--bias-correction", "empirical bias correction")
     .option("--adaround", "AdaRound weight rounding")
     .option("--adaround-iterations <n>", "AdaRound steps per layer (default 1000)", positiveInt("--adaround-iterations"))
@@ -96,6 +98,7 @@ function addAnalysisOptions(cmd: Command): Command {
 function fileOptions(o: AnalyzeCliOptions, report: string | undefined, output: string | undefined): AnalyzeFileOptions {
   if (o.perChannel && o.perTensor) throw new Error("--per-channel and --per-tensor exclude each other");
   if (o.targetDrop !== undefined && o.targetSqnr !== undefined) throw new Error("give one target: --target-drop or --target-sqnr");
+  if (o.highBiasAbsorption && !o.cle) throw new Error("--high-bias-absorption runs after cross-layer equalization: add --cle");
   const adaround = {
     ...(o.adaroundIterations !== undefined ? { iterations: o.adaroundIterations } : {}),
     ...(o.adaroundLambda !== undefined ? { lambda: o.adaroundLambda } : {}),
@@ -115,7 +118,7 @@ function fileOptions(o: AnalyzeCliOptions, report: string | undefined, output: s
       ...(o.weightType ? { weightType: parseQuantDType(o.weightType) } : {}),
       ...(o.exclude ? { exclude: o.exclude } : {}),
       ...(o.percentile !== undefined ? { observer: { percentile: o.percentile } } : {}),
-      ...(o.cle ? { cle: { clip: o.cleClip } } : {}),
+      ...(o.cle ? { cle: { clip: o.cleClip, ...(o.highBiasAbsorption ? { highBiasAbsorption: true } : {}) } } : {}),
       ...(o.biasCorrection ? { biasCorrection: true } : {}),
       ...(o.adaround ? { adaround: adaround } : {}),
     },

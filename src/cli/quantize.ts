@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { quantizeFile } from "../api/node.js";
 import { parseQuantDType } from "../quant/dtype.js";
+import { describeHighBiasAbsorption } from "../optimize/high_bias.js";
 import { addDataOptions, dataSourceOptions, list, type DataCliOptions } from "./options.js";
 
 interface QuantizeCliOptions extends DataCliOptions {
@@ -22,6 +23,8 @@ interface QuantizeCliOptions extends DataCliOptions {
   threads?: number;
   quiet?: boolean;
   cle?: boolean;
+  cleClip: "skip" | "relu-if-unreached" | "relu";
+  highBiasAbsorption?: boolean;
   biasCorrection?: boolean;
   adaround?: boolean;
   adaroundIterations?: number;
@@ -47,6 +50,8 @@ export function registerQuantize(program: Command): void {
     .option("--trt-cache <file>", "write a TensorRT calibration cache (default beside the output for --preset tensorrt)")
     .option("--threads <n>", "onnxruntime intra-op threads for calibration", (v) => Number(v))
     .option("--cle", "cross-layer equalization before calibration (Nagel et al. 2019)")
+    .addOption(new Option("--cle-clip <policy>", "Relu6/Clip between equalized layers: skip the pair, turn the Clip into Relu where calibration never reaches its bound, or always").choices(["skip", "relu-if-unreached", "relu"]).default("skip"))
+    .option("--high-bias-absorption", "after --cle, move each channel's calibrated minimum (when > 0) out of its layer's bias into the next layer's (Nagel et al. 2019 §4.1.2)")
     .option("--bias-correction", "empirical bias correction of quantized Conv/Gemm (Nagel et al. 2019)")
     .option("--adaround", "learn weight rounding per layer (Nagel et al. 2020)")
     .option("--adaround-iterations <n>", "AdaRound iterations per layer", (v) => Number(v))
@@ -55,6 +60,7 @@ export function registerQuantize(program: Command): void {
   addDataOptions(cmd).action(async (model: string, o: QuantizeCliOptions & { perTensor?: boolean }) => {
     if (!o.calib && !o.loadCalib?.length) throw new Error("give calibration data with --calib (or saved calibrations with --load-calib)");
     if (o.perChannel && o.perTensor) throw new Error("--per-channel and --per-tensor exclude each other");
+    if (o.highBiasAbsorption && !o.cle) throw new Error("--high-bias-absorption runs after cross-layer equalization: add --cle");
     const log = (s: string) => !o.quiet && process.stderr.write(s + "\n");
     const bar = process.stderr.isTTY && !o.quiet ? new SingleBar({ format: "calibrating |{bar}| {value} samples", clearOnComplete: true }, Presets.shades_classic) : undefined;
     bar?.start(o.samples ?? 0, 0);
@@ -75,7 +81,7 @@ export function registerQuantize(program: Command): void {
       ...(trtCache ? { tensorRtCache: trtCache } : {}),
       ...(o.force ? { force: true } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
-      ...(o.cle ? { cle: true } : {}),
+      ...(o.cle ? { cle: { clip: o.cleClip, ...(o.highBiasAbsorption ? { highBiasAbsorption: true } : {}) } } : {}),
       ...(o.biasCorrection ? { biasCorrection: true } : {}),
       ...(o.adaround ? { adaround: o.adaroundIterations ? { iterations: o.adaroundIterations } : true } : {}),
       onBatch: (n) => {
@@ -86,7 +92,16 @@ export function registerQuantize(program: Command): void {
     bar?.stop();
     for (const w of result.warnings) process.stderr.write(`octet: warning: ${w}\n`);
     const opt = result.optimizations;
-    if (opt?.cle) log(`cross-layer equalization: ${JSON.stringify(summary(opt.cle))}`);
+    if (opt?.cle) {
+      const c = opt.cle;
+      log(`cross-layer equalization: ${c.pairs.length} pair${c.pairs.length === 1 ? "" : "s"} equalized in ${c.sweeps} sweep${c.sweeps === 1 ? "" : "s"}${c.converged ? "" : " (not converged)"}, ${c.skipped.length} skipped${c.clipsReplaced.length ? `, Clip → Relu: ${c.clipsReplaced.join(", ")}` : ""}`);
+      for (const p of c.pairs) log(`  pair ${p.first}, ${p.second}: ${p.channelsScaled} channels scaled`);
+    }
+    if (opt?.highBiasAbsorption) {
+      const [summary, ...details] = describeHighBiasAbsorption(opt.highBiasAbsorption);
+      log(`high-bias absorption: ${summary}`);
+      for (const line of details) log(`  ${line}`);
+    }
     if (opt?.biasCorrection) log(`bias correction: ${JSON.stringify(summary(opt.biasCorrection))}`);
     if (opt?.adaround) log(`AdaRound: ${JSON.stringify(summary(opt.adaround))}`);
     const p = result.plan;

@@ -62,7 +62,12 @@ export interface LayerEqualization {
 }
 
 export interface EqualizationReport {
-  pairs: (EqualizationPair & { channelsScaled: number; channelsLeft: number })[];
+  /**
+   * `scales[i]`: the factor output channel i of the pair's first layer was divided by (all sweeps
+   * together; 1 for channels left alone). Every value between the two layers is divided by it too,
+   * which lets statistics measured before equalization be carried over (high_bias.ts).
+   */
+  pairs: (EqualizationPair & { channelsScaled: number; channelsLeft: number; scales: number[] })[];
   skipped: SkippedPair[];
   /** Clip nodes replaced by Relu (by the clip policy). */
   clipsReplaced: string[];
@@ -124,6 +129,7 @@ export function equalizeCrossLayer(model: Model, options: EqualizeOptions = {}):
   }
 
   const scaled = new Map<EqualizationPair, number>();
+  const cumulative = new Map<EqualizationPair, Float64Array>();
   let sweeps = 0;
   let converged = pairs.length === 0;
   while (!converged && sweeps < maxSweeps) {
@@ -145,6 +151,9 @@ export function equalizeCrossLayer(model: Model, options: EqualizeOptions = {}):
         }
       }
       scaled.set(p, count);
+      let total = cumulative.get(p);
+      if (!total) cumulative.set(p, (total = new Float64Array(s.length).fill(1)));
+      for (let i = 0; i < s.length; i++) total[i]! *= s[i]!;
       for (let k = 0; k < a.w.length; k++) a.w[k]! /= s[a.layer.outIndex[k]!]!;
       if (a.b) for (let i = 0; i < a.b.length; i++) a.b[i]! /= s[i]!;
       for (let k = 0; k < b.w.length; k++) b.w[k]! *= s[b.layer.inIndex[k]!]!;
@@ -174,7 +183,12 @@ export function equalizeCrossLayer(model: Model, options: EqualizeOptions = {}):
   return {
     model: out,
     report: {
-      pairs: pairs.map((p) => ({ ...p, channelsScaled: scaled.get(p) ?? 0, channelsLeft: state(p.first).layer.outChannels - (scaled.get(p) ?? 0) })),
+      pairs: pairs.map((p) => ({
+        ...p,
+        channelsScaled: scaled.get(p) ?? 0,
+        channelsLeft: state(p.first).layer.outChannels - (scaled.get(p) ?? 0),
+        scales: Array.from(cumulative.get(p) ?? new Float64Array(state(p.first).layer.outChannels).fill(1)),
+      })),
       skipped: found.skipped,
       clipsReplaced,
       layers: layerReports,

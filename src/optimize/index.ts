@@ -19,3 +19,5 @@ export { linearLayer, linearLayerProblem } from "./linear_layer.js";
 export type { LinearLayer } from "./linear_layer.js";
 export { captureTensors } from "./capture.js";
 export type { CreateExecutor } from "./capture.js";
+export { absorbHighBias, accumulateChannelExtremes, describeHighBiasAbsorption, extremesAfterEqualization, highBiasTensors, measureChannelExtremes } from "./high_bias.js";
+export type { ChannelExtremes, ChannelShift, HighBiasOptions, HighBiasReport, HighBiasResult, PaddedConsumerPolicy, PairAbsorption, RangeChange, ValueRange } from "./high_bias.js";

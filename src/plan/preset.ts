@@ -52,3 +52,14 @@ export function presetByName(name: string): Preset {
   if (!p) throw new Error(`unknown preset "${name}" (choose one of: ${Object.keys(presets).join(", ")})`);
   return structuredClone(p);
 }
+
+/**
+ * The lowest opset whose QuantizeLinear/DequantizeLinear can hold the preset's formats: 21 for
+ * 4-bit and 16-bit types (ONNX added INT4/UINT4 and INT16/UINT16 Q/DQ in opset 21), 13 for
+ * per-channel weights (DequantizeLinear's axis), else 10.
+ */
+export function requiredOpset(preset: Preset): number {
+  const wide = (d: QuantDType) => d === "int4" || d === "uint4" || d === "int16" || d === "uint16";
+  if (wide(preset.weight.dtype) || wide(preset.activation.dtype)) return 21;
+  return preset.weight.perChannel ? 13 : 10;
+}

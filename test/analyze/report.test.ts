@@ -88,3 +88,15 @@ test("octet analyze --json and octet report run end to end on a model file", asy
   await assert.rejects(program.parseAsync(["report", modelPath, "-o", html, "--calib", "random", "-q"], { from: "user" }), /already exists/);
   await assert.rejects(program.parseAsync(["analyze", modelPath, "--calib", "random", "--target-drop", "1", "-q"], { from: "user" }), /--target-drop needs labels/);
 });
+
+test("the report lists high-bias absorption among the optimizations, with the channels it moved", async () => {
+  const model = depthwiseNet();
+  const data = sourceOf(inputBatches(2, 8, 52));
+  const pipeline = await quantizeWithOptimizations(model, data, { createExecutor, method: "minmax", cle: { highBiasAbsorption: true } });
+  const analysis = await analyzeQuantization(pipeline.setup, data, { createExecutor, layerwise: false });
+  const report = collectReportData({ title: "hba", pipeline, analysis, histograms: pipeline.calibration });
+  const section = report.optimizations.find((o) => o.name === "High-bias absorption");
+  assert.ok(section, report.optimizations.map((o) => o.name).join(", "));
+  const moved = pipeline.optimizations.highBiasAbsorption!.channelsMoved;
+  assert.match(section.lines[0]!, new RegExp(`^${moved} channels? moved`));
+});

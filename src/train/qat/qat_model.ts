@@ -16,7 +16,7 @@
 import { cloneModel, onnxOpset, type Model, type Node } from "../../graph/ir.js";
 import { prepareGraph } from "../../graph/passes/index.js";
 import { planQuantization, type BiasPlan, type QuantPlan, type WeightPlan } from "../../plan/plan.js";
-import { presetByName, type Preset, type PresetName } from "../../plan/preset.js";
+import { presetByName, requiredOpset, type Preset, type PresetName } from "../../plan/preset.js";
 import type { Range } from "../../plan/resolve.js";
 import { qRange, type QuantDType } from "../../quant/dtype.js";
 import { qparamsFromRange, qparamsFromRanges, symmetricZeroPoint, type QParams } from "../../quant/qparams.js";
@@ -62,11 +62,6 @@ export function qatPreset(o: QatFormatOptions): Preset {
   return preset;
 }
 
-/** The opset the export needs: 21 for 4-bit types, 13 for per-channel weights, else 10. */
-export function requiredOpset(preset: Preset): number {
-  const fourBit = [preset.weight.dtype, preset.activation.dtype].some((d) => d === "int4" || d === "uint4");
-  return fourBit ? 21 : preset.weight.perChannel ? 13 : 10;
-}
 
 /**
  * A learned step: scale s per channel (or one), fixed zero point, LSQ gradient scale. Its range
