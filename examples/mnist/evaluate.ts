@@ -13,6 +13,7 @@
 import * as ort from "onnxruntime-node";
 import { decodeModel } from "../../src/onnx/decode.js";
 import { loadModel } from "../../src/onnx/files.js";
+import { createIntegerSession } from "../../src/runtime/index.js";
 import type { LabelledImages } from "../../src/train/classifier.js";
 
 export interface OrtAccuracy {
@@ -57,4 +58,29 @@ export async function ortAccuracy(model: string | Uint8Array, set: LabelledImage
 function hasFourBitTensors(model: string | Uint8Array): boolean {
   const m = typeof model === "string" ? loadModel(model) : decodeModel(model);
   return [...m.graph.initializers.values()].some((t) => t.dtype === "int4" || t.dtype === "uint4");
+}
+
+/** Test accuracy of a quantized classifier run by octet's integer-only engine (src/runtime). */
+export function engineAccuracy(model: string, set: LabelledImages, batchSize = 500, threads = 1): number {
+  const session = createIntegerSession(model, { threads });
+  try {
+    const per = set.sampleDims.reduce((s, d) => s * d, 1);
+    const input = session.inputs[0]!.name;
+    let correct = 0;
+    for (let from = 0; from < set.count; from += batchSize) {
+      const n = Math.min(batchSize, set.count - from);
+      const x = set.images.slice(from * per, (from + n) * per);
+      const logits = Object.values(session.run({ [input]: { dtype: "float32", dims: [n, ...set.sampleDims], data: x } }))[0]!;
+      const classes = logits.dims[1]!;
+      const data = logits.data as Float32Array;
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let j = 1; j < classes; j++) if (data[i * classes + j]! > data[i * classes + best]!) best = j;
+        if (best === set.labels[from + i]) correct++;
+      }
+    }
+    return correct / set.count;
+  } finally {
+    session.dispose();
+  }
 }

@@ -23,7 +23,7 @@ import { relaxedSimdSupported, WasmFloatKernels } from "../../src/kernels/float/
 import { useFloatKernels } from "../../src/train/backend.js";
 import { readCheckpoint } from "../../src/train/checkpoint.js";
 import { channelSpread, type ChannelSpread } from "./channel_spread.js";
-import { ortAccuracy } from "./evaluate.js";
+import { engineAccuracy, ortAccuracy } from "./evaluate.js";
 import { ptqMarkdown, ptqTable, quantizeCommand, FORMATS, type PtqCell } from "./ptq_table.js";
 import { runQat, type QatRun, type QatRunResult } from "./qat_runs.js";
 import { defaultTrainOptions, mnistSet, trainMnistModel, type Architecture } from "./train_model.js";
@@ -50,7 +50,7 @@ interface Results {
   date: string;
   machine: string;
   float: Partial<Record<Architecture, { accuracy: number; trainedMinutes?: number; cached: boolean }>>;
-  headline?: { command: string; compare: string; float: number; int8: number; drop: number; pass: boolean };
+  headline?: { command: string; compare: string; float: number; int8: number; drop: number; pass: boolean; engine?: number };
   ptq: Partial<Record<Architecture, PtqCell[]>>;
   qat: QatRunResult[];
   /** Per-channel weight ranges of the MobileNet-style model after BatchNorm folding. */
@@ -102,8 +102,11 @@ save();
   const { accuracy } = await ortAccuracy(int8, test);
   const drop = float - accuracy;
   const pass = accuracy >= 0.99 && drop <= 0.001 + 1e-12;
-  results.headline = { command: `octet ${args.slice(0, -1).join(" ")}`, compare: `octet compare ${lenet} ${int8} --data mnist:test --json`, float, int8: accuracy, drop, pass };
+  // The same int8 model through octet's integer-only engine (src/runtime) instead of onnxruntime.
+  const engine = engineAccuracy(int8, test);
+  results.headline = { command: `octet ${args.slice(0, -1).join(" ")}`, compare: `octet compare ${lenet} ${int8} --data mnist:test --json`, float, int8: accuracy, drop, pass, engine };
   console.log(`octet quantize LeNet int8: ${pct(accuracy)} vs float ${pct(float)} (drop ${(100 * drop).toFixed(2)} point) — ${pass ? "PASS" : "FAIL"} (≥ 99.0%, drop ≤ 0.1 point)`);
+  console.log(`the same int8 model through octet's integer engine: ${pct(engine)} (onnxruntime-node: ${pct(accuracy)})`);
   save();
 }
 
@@ -193,6 +196,9 @@ function resultsMarkdown(r: Results): string {
     const h = r.headline;
     lines.push("", "### `octet quantize` int8", "", "```", h.command, h.compare, "```", "",
       `LeNet int8 (entropy, per-channel, uint8 activations): **${pct(h.int8)}** vs float ${pct(h.float)}, a drop of ${(100 * h.drop).toFixed(2)} point — ${h.pass ? "meets" : "MISSES"} the target (≥ 99.0%, drop ≤ 0.1 point).`);
+    if (h.engine !== undefined) {
+      lines.push("", `The same int8 model through octet's integer-only engine (\`createIntegerSession\`, \`octet run\`): **${pct(h.engine)}** (onnxruntime-node ${pct(h.int8)}, difference ${(100 * (h.engine - h.int8)).toFixed(2)} point; target ±0.05).`);
+    }
   }
   for (const [arch, cells] of Object.entries(r.ptq)) {
     if (!cells?.length) continue;

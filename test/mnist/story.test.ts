@@ -14,7 +14,7 @@ import { sequentialToModel } from "../../src/train/export-graph.js";
 import { Rng } from "../../src/train/init.js";
 import { Sequential } from "../../src/train/layers.js";
 import { argmaxRows } from "../../src/train/loss.js";
-import { ortAccuracy } from "../../examples/mnist/evaluate.js";
+import { engineAccuracy, ortAccuracy } from "../../examples/mnist/evaluate.js";
 import { ptqMarkdown, quantizeCommand, FORMATS, METHODS, type PtqCell } from "../../examples/mnist/ptq_table.js";
 import { qatCommand } from "../../examples/mnist/qat_runs.js";
 
@@ -40,6 +40,33 @@ test("ortAccuracy: 100% against the model's own predictions, 0% against shifted 
       const shifted = { ...set, labels: Int32Array.from(own, (c) => (c + 1) % 10) };
       assert.equal((await ortAccuracy(path, shifted)).accuracy, 0);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("engineAccuracy: the integer engine scores an int8 model against onnxruntime's predictions and against shifted labels", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "octet-mnist-"));
+  try {
+    const seq = new Sequential([
+      { type: "conv2d", inChannels: 1, outChannels: 4, kernel: [5, 5] }, { type: "relu" }, { type: "maxpool2d", kernel: [2, 2] },
+      { type: "flatten" }, { type: "linear", inFeatures: 4 * 12 * 12, outFeatures: 10 },
+    ], new Rng(7));
+    const float = join(dir, "tiny.onnx");
+    saveModel(sequentialToModel(seq, { sampleDims: [1, 28, 28] }), float);
+    const int8 = join(dir, "tiny.int8.onnx");
+    await quantizeFile(float, int8, { calib: "mnist", data: { samples: 32, warn: () => {} } });
+    const raw = loadMnist("test");
+    const images = raw.images.slice(0, 200 * 784);
+    const session = await ort.InferenceSession.create(int8);
+    const logits = (await session.run({ input: new ort.Tensor("float32", images, [200, 1, 28, 28]) })).logits!.data as Float32Array;
+    await session.release();
+    const own = argmaxRows(logits, 200, 10);
+    const set = { images, labels: own, count: 200, sampleDims: [1, 28, 28] };
+    // The engine agrees with onnxruntime within one output step; a near-tie may flip a few argmaxes.
+    assert.ok(engineAccuracy(int8, set, 64) >= 0.97);
+    const shifted = { ...set, labels: Int32Array.from(own, (c) => (c + 1) % 10) };
+    assert.ok(engineAccuracy(int8, shifted, 64) <= 0.03);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
