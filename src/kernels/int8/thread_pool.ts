@@ -23,6 +23,7 @@ export const MAX_TASKS = 1024;
 export const MAX_ARGS = 32;
 const MAX_THREADS = 64;
 const TIMEOUT_MS = 60_000;
+const SPIN = 20000;
 
 export interface KernelTask {
   kernel: string;
@@ -114,6 +115,8 @@ export class Int8ThreadPool {
       this.local[task.kernel]!(...args);
       Atomics.add(this.control, DONE, 1);
     }
+    // The workers' last tasks usually end within microseconds: spin before sleeping (see worker.mjs).
+    for (let i = 0; i < SPIN && Atomics.load(this.control, DONE) < tasks.length; i++);
     const deadline = Date.now() + TIMEOUT_MS;
     for (let done = Atomics.load(this.control, DONE); done < tasks.length; done = Atomics.load(this.control, DONE)) {
       if (Date.now() > deadline) throw new Error(`int8 kernel tasks did not finish within ${TIMEOUT_MS} ms`);
