@@ -10,7 +10,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { Int8Data, Int8DType, Int8Tensor } from "../kernels/reference/common.js";
 import { quantizePerTensor } from "../kernels/int8/quantize.js";
-import type { SoftmaxFusion } from "./int8/softmax.js";
+import type { SoftmaxFusion } from "../kernels/int8/softmax.js";
 import { type BinaryBroadcast, applyBroadcastBinaryTable } from "../kernels/int8/broadcast_binary.js";
 import {
   type ConcatPlan, type Conv2dPlan, type ConvTranspose2dPlan, type GlobalAveragePoolPlan, type MatMulPlan, type ResizePlan,

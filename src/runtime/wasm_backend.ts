@@ -4,7 +4,7 @@
  * kernel equals the reference bit for bit (test/kernels/int8/).
  */
 import { wasmBinaryTable } from "../kernels/int8/binary.js";
-import { applyColumnsBinaryTable } from "./int8/binary_columns.js";
+import { applyColumnsBinaryTable } from "../kernels/int8/binary_columns.js";
 import { wasmConv2d } from "../kernels/int8/conv.js";
 import { wasmConvTranspose2d } from "../kernels/int8/conv_transpose.js";
 import { hasRelaxedSimd, hasWasmSimd } from "../kernels/int8/features.js";
@@ -12,7 +12,7 @@ import { wasmLinear, wasmMatMul } from "../kernels/int8/matmul.js";
 import { Int8Wasm } from "../kernels/int8/wasm.js";
 import { wasmQuantizePerTensor } from "../kernels/int8/quantize.js";
 import { wasmConcat, wasmGlobalAveragePool, wasmResize } from "../kernels/int8/movement.js";
-import { histogramSoftmax } from "./int8/softmax.js";
+import { histogramSoftmax } from "../kernels/int8/softmax.js";
 import { wasmAveragePool, wasmMaxPool } from "../kernels/int8/pooling.js";
 import type { Int8Backend } from "./backend.js";
 

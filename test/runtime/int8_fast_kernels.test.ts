@@ -1,7 +1,7 @@
 /**
  * The engine's own TypeScript integer kernels against their specifications:
  *
- * - int8/softmax.ts (histogram / short-row Softmax, with its fusions) equals the reference integer
+ * - kernels/int8/softmax.ts (histogram / short-row Softmax, with its fusions) equals the reference integer
  *   Softmax (kernels/reference/softmax.ts) bit for bit, and with a bias before it, an output table
  *   and a DequantizeLinear after it, equals those applied one by one around the reference;
  * - int8/binary_columns.ts equals table[a << 8 | column] computed element by element;
@@ -11,9 +11,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Int8DType, newInt8Tensor, prepareSoftmax, softmax } from "../../src/kernels/reference/index.js";
-import { histogramSoftmax } from "../../src/runtime/int8/softmax.js";
-import { applyColumnsBinaryTable } from "../../src/runtime/int8/binary_columns.js";
-import { slicePlan, stridedCopy, transposePlan } from "../../src/runtime/int8/strided_copy.js";
+import { histogramSoftmax } from "../../src/kernels/int8/softmax.js";
+import { applyColumnsBinaryTable } from "../../src/kernels/int8/binary_columns.js";
+import { slicePlan, stridedCopy, transposePlan } from "../../src/kernels/int8/strided_copy.js";
 import { type Tensor, sizeOf } from "../../src/tensor/tensor.js";
 import { rng } from "../helpers/models.js";
 

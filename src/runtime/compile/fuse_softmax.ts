@@ -8,7 +8,7 @@
  *   Softmax → DequantizeLinear   the Softmax writes the dequantized floats directly.
  *
  * Only values read by exactly one step (and not graph outputs) are fused away. Same values as the
- * steps replaced: the fused kernel uses their tables (int8/softmax.ts).
+ * steps replaced: the fused kernel uses their tables (kernels/int8/softmax.ts).
  */
 import type { Int8Backend } from "../backend.js";
 import type { Step } from "../program.js";

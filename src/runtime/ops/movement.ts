@@ -16,7 +16,7 @@ import type { Int8DType } from "../../kernels/reference/index.js";
 import {
   type CoordinateTransformationMode, type NearestMode, pad, prepareConcat, preparePad, prepareResize,
 } from "../../kernels/reference/index.js";
-import { type StridedPlan, slicePlan, stridedCopy, transposePlan } from "../int8/strided_copy.js";
+import { type StridedPlan, slicePlan, stridedCopy, transposePlan } from "../../kernels/int8/strided_copy.js";
 import { toNumbers, type Tensor } from "../../tensor/tensor.js";
 import { NotInteger, constantTensor, quantizedInput, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import {

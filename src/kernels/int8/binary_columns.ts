@@ -5,8 +5,8 @@
  * with the small operand's index equal to the column, so no element needs a division or a
  * modulo to find its column. Same bytes as applyBroadcastBinaryTable.
  */
-import type { Int8Data } from "../../kernels/reference/common.js";
-import { bytesOf } from "../../kernels/int8/tables.js";
+import type { Int8Data } from "../reference/common.js";
+import { bytesOf } from "./tables.js";
 
 /**
  * out[i] = table[a[i] << 8 | b[i mod period]] (columnIsB) or table[b[i mod period] << 8 | a[i]]
