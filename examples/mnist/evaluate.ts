@@ -43,13 +43,7 @@ export async function ortAccuracy(model: string | Uint8Array, set: LabelledImage
     const n = Math.min(batchSize, set.count - from);
     const x = set.images.slice(from * per, (from + n) * per);
     const logits = (await session.run({ [input]: new ort.Tensor("float32", x, [n, ...set.sampleDims]) }))[output]!;
-    const classes = logits.dims[1]!;
-    const data = logits.data as Float32Array;
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < classes; j++) if (data[i * classes + j]! > data[i * classes + best]!) best = j;
-      if (best === set.labels[from + i]) correct++;
-    }
+    correct += countCorrect(logits.data as Float32Array, n, logits.dims[1]!, set.labels, from);
   }
   await session.release();
   return { accuracy: correct / set.count, optimization };
@@ -71,16 +65,21 @@ export function engineAccuracy(model: string, set: LabelledImages, batchSize = 5
       const n = Math.min(batchSize, set.count - from);
       const x = set.images.slice(from * per, (from + n) * per);
       const logits = Object.values(session.run({ [input]: { dtype: "float32", dims: [n, ...set.sampleDims], data: x } }))[0]!;
-      const classes = logits.dims[1]!;
-      const data = logits.data as Float32Array;
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let j = 1; j < classes; j++) if (data[i * classes + j]! > data[i * classes + best]!) best = j;
-        if (best === set.labels[from + i]) correct++;
-      }
+      correct += countCorrect(logits.data as Float32Array, n, logits.dims[1]!, set.labels, from);
     }
     return correct / set.count;
   } finally {
     session.dispose();
   }
+}
+
+/** How many of the n rows of logits [n, classes] have their largest value (first on ties) at the label. */
+function countCorrect(logits: Float32Array, n: number, classes: number, labels: ArrayLike<number>, from: number): number {
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (logits[i * classes + j]! > logits[i * classes + best]!) best = j;
+    if (best === labels[from + i]) correct++;
+  }
+  return correct;
 }

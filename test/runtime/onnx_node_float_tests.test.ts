@@ -14,15 +14,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { decodeModel } from "../../src/onnx/decode.js";
-import { onnx } from "../../src/onnx/proto.js";
-import { tensorFromProto } from "../../src/onnx/tensor_proto.js";
+import { fedInputNames, loadNodeTest, NODE_TESTS } from "../helpers/onnx_node_tests.js";
+import { existsSync, readdirSync } from "node:fs";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { createIntegerSession } from "../../src/runtime/index.js";
 
-const NODE_TESTS = "/usr/share/libonnx-testdata/data/node";
 
 const FAMILIES = [
   "add", "sub", "mul", "div", "pow", "sqrt", "exp", "neg", "abs", "reciprocal", "where",
@@ -41,20 +37,11 @@ function cases(family: string): string[] {
 }
 
 function runCase(name: string, frozen: number[]): string | undefined {
-  const dir = join(NODE_TESTS, name);
-  const model = decodeModel(readFileSync(join(dir, "model.onnx")), undefined, name);
-  const data = join(dir, "test_data_set_0");
-  const files = readdirSync(data);
-  const read = (prefix: string) => files
-    .filter((f) => f.startsWith(prefix))
-    .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
-    .map((f) => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(data, f)))));
-  const inputs = read("input_");
-  const expected = read("output_");
+  const { model, inputs, outputs: expected } = loadNodeTest(name);
   const feeds: Record<string, Tensor> = {};
   const constants: Record<string, Tensor> = {};
-  model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name)).forEach((v, i) => {
-    (frozen.includes(i) ? constants : feeds)[v.name] = inputs[i]!;
+  fedInputNames(model).forEach((n, i) => {
+    (frozen.includes(i) ? constants : feeds)[n] = inputs[i]!;
   });
   const session = createIntegerSession(model, { kernels: "reference", constants });
   const got = session.run(feeds);

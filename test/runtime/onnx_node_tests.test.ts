@@ -15,31 +15,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { decodeModel } from "../../src/onnx/decode.js";
-import { onnx } from "../../src/onnx/proto.js";
-import { tensorFromProto } from "../../src/onnx/tensor_proto.js";
+import { fedInputNames, loadNodeTest } from "../helpers/onnx_node_tests.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { createIntegerSession, type KernelChoice } from "../../src/runtime/index.js";
 
-const NODE_TESTS = "/usr/share/libonnx-testdata/data/node";
 
 function load(name: string) {
-  const dir = join(NODE_TESTS, name);
-  if (!existsSync(dir)) throw new Error(`${dir} is missing: install the Debian package libonnx-testdata`);
-  const bytes = readFileSync(join(dir, "model.onnx"));
-  const model = decodeModel(bytes, undefined, name);
-  const data = join(dir, "test_data_set_0");
-  const files = readdirSync(data);
-  const read = (prefix: string) => files
-    .filter((f) => f.startsWith(prefix))
-    .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
-    .map((f) => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(data, f)))));
-  const inputs = read("input_");
-  const outputs = read("output_");
+  const { model, inputs, outputs } = loadNodeTest(name);
   const feeds: Record<string, Tensor> = {};
-  model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name)).forEach((v, i) => { feeds[v.name] = inputs[i]!; });
+  fedInputNames(model).forEach((n, i) => { feeds[n] = inputs[i]!; });
   return { model, feeds, outputs };
 }
 

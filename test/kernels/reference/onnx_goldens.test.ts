@@ -8,11 +8,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { decodeModel } from "../../../src/onnx/decode.js";
-import { onnx } from "../../../src/onnx/proto.js";
-import { tensorFromProto } from "../../../src/onnx/tensor_proto.js";
+import { loadNodeTest } from "../../helpers/onnx_node_tests.js";
 import { attr, type Node } from "../../../src/graph/ir.js";
 import type { Tensor } from "../../../src/tensor/tensor.js";
 import type { QParams } from "../../../src/quant/qparams.js";
@@ -20,7 +16,6 @@ import {
   conv2d, conv2dViaGemm, convInteger, dequantizeLinear, matMul, matMulInteger, prepareConv2d, prepareMatMul, quantizeLinear,
 } from "../../../src/kernels/reference/index.js";
 
-const NODE_TESTS = "/usr/share/libonnx-testdata/data/node";
 
 interface Golden {
   node: Node;
@@ -29,19 +24,9 @@ interface Golden {
 }
 
 function loadGolden(name: string): Golden {
-  const dir = join(NODE_TESTS, name);
-  if (!existsSync(dir)) {
-    throw new Error(`${dir} is missing: install the Debian package libonnx-testdata (apt-get install -y libonnx-testdata)`);
-  }
-  const model = decodeModel(readFileSync(join(dir, "model.onnx")), undefined, name);
+  const { model, inputs, outputs } = loadNodeTest(name);
   assert.equal(model.graph.nodes.length, 1, `${name}: expected a single-node model`);
-  const data = join(dir, "test_data_set_0");
-  const files = readdirSync(data);
-  const read = (prefix: string) => files
-    .filter((f) => f.startsWith(prefix))
-    .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
-    .map((f) => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(data, f)))));
-  return { node: model.graph.nodes[0]!, inputs: read("input_"), outputs: read("output_") };
+  return { node: model.graph.nodes[0]!, inputs, outputs };
 }
 
 function numbers(t: Tensor): number[] {
