@@ -15,14 +15,10 @@ import { type FusedActivation, conv2d, newInt32Tensor, prepareConv2d } from "../
 import { PARALLEL_MIN_MACS, wasmConv2d } from "../../../src/kernels/int8/conv.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { QParams } from "../../../src/quant/qparams.js";
-import type { Tensor } from "../../../src/tensor/tensor.js";
-import { type Int8DType, qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { type Int8DType, qp, randomInt, randomInt8Tensor, rng, pick } from "../reference/helpers.js";
 
 const EDGE_ZERO_POINTS: Record<Int8DType, number[]> = { uint8: [0, 255, 128, 7], int8: [-128, 127, 0, -9] };
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}
 
 interface Geometry {
   channels: number; h: number; w: number; kernel: [number, number]; strides: [number, number];

@@ -15,13 +15,10 @@ import { type FusedActivation, conv2d, newInt32Tensor, prepareConv2d } from "../
 import { wasmConv2d } from "../../../src/kernels/int8/conv.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { QParams } from "../../../src/quant/qparams.js";
-import { type Int8DType, qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { type Int8DType, qp, randomInt, randomInt8Tensor, rng, pick } from "../reference/helpers.js";
 
 const EDGE_ZERO_POINTS: Record<Int8DType, number[]> = { uint8: [0, 255, 128, 11], int8: [-128, 127, 0, -3] };
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}
 
 interface Layer {
   inChannels: number; outChannels: number; h: number; w: number; kernel: [number, number];

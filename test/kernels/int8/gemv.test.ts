@@ -14,23 +14,11 @@ import { GEMV_MAX_ROWS, wasmLinear } from "../../../src/kernels/int8/matmul.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { QParams } from "../../../src/quant/qparams.js";
 import type { Tensor } from "../../../src/tensor/tensor.js";
-import { type Int8DType, qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { type Int8DType, qp, randomInt, randomInt8Tensor, rng, pick, sameTensor } from "../reference/helpers.js";
 
 const EDGE_ZERO_POINTS: Record<Int8DType, number[]> = { uint8: [0, 255, 128, 3], int8: [-128, 127, 0, -5] };
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}
 
-function sameTensor(got: Tensor, expected: Tensor, what: string): void {
-  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
-  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
-  const a = got.data as ArrayLike<number>;
-  const b = expected.data as ArrayLike<number>;
-  for (let i = 0; i < b.length; i++) {
-    if (a[i] !== b[i]) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
-  }
-}
 
 function randomActivation(random: () => number): FusedActivation | undefined {
   const r = random();

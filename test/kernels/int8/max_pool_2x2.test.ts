@@ -12,13 +12,8 @@ import { maxPool2d, prepareMaxPool2d } from "../../../src/kernels/reference/inde
 import { wasmMaxPool } from "../../../src/kernels/int8/pooling.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { Tensor } from "../../../src/tensor/tensor.js";
-import { qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { qp, randomInt, randomInt8Tensor, rng, pick, sameTensor } from "../reference/helpers.js";
 
-function same(got: Tensor, expected: Tensor, what: string): void {
-  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
-  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
-  assert.deepEqual(Array.from(got.data as Uint8Array), Array.from(expected.data as Uint8Array), what);
-}
 
 test("maxPool 2×2 stride 2 computed by hand", () => {
   const wasm = new Int8Wasm({ threads: 1 });
@@ -60,7 +55,7 @@ for (const threads of [1, 2]) {
         const output = random() < 0.5 ? input : qp(dtype, 0.021, dtype === "int8" ? 9 : 137);
         const plan = prepareMaxPool2d({ kernelShape: [2, 2], strides: [2, 2] }, input, output);
         const got = wasmMaxPool(wasm, plan)(x);
-        same(got, maxPool2d(plan, x), `case ${i++}: [${x.dims}] ${dtype} ${output === input ? "same params" : "requantized"}`);
+        sameTensor(got, maxPool2d(plan, x), `case ${i++}: [${x.dims}] ${dtype} ${output === input ? "same params" : "requantized"}`);
         wasm.release(got.data);
       }
     }
@@ -81,13 +76,10 @@ for (const threads of [1, 2]) {
         const x = randomInt8Tensor(random, "uint8", [1, 4, h, w]);
         const plan = prepareMaxPool2d(attrs, qp("uint8", 0.05, 3), qp("uint8", 0.05, 3));
         const got = wasmMaxPool(wasm, plan)(x);
-        same(got, maxPool2d(plan, x), `${JSON.stringify(attrs)} on ${h}×${w}`);
+        sameTensor(got, maxPool2d(plan, x), `${JSON.stringify(attrs)} on ${h}×${w}`);
         wasm.release(got.data);
       }
     }
   });
 }
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}

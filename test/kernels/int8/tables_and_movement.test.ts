@@ -21,13 +21,8 @@ import { Allocator } from "../../../src/kernels/int8/allocator.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import { quantize } from "../../../src/quant/quantize.js";
 import type { Tensor } from "../../../src/tensor/tensor.js";
-import { qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { qp, randomInt, randomInt8Tensor, rng, sameTensor } from "../reference/helpers.js";
 
-function same(got: Tensor, expected: Tensor, what: string): void {
-  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
-  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
-  assert.deepEqual(Array.from(got.data as Uint8Array), Array.from(expected.data as Uint8Array), what);
-}
 
 for (const threads of [1, 2]) {
   const wasm = new Int8Wasm({ threads });
@@ -67,7 +62,7 @@ for (const threads of [1, 2]) {
         const plan = planBinaryBroadcast(a.dims, b.dims, kind);
         const out = new Uint8Array(expected.data.length);
         wasmBinaryTable(wasm, table)(plan, a.data as Uint8Array, b.data as Uint8Array, out);
-        same({ dtype: "uint8", dims: plan.outDims, data: out }, expected, `${kind} [${aDims}] with [${bDims}]`);
+        sameTensor({ dtype: "uint8", dims: plan.outDims, data: out }, expected, `${kind} [${aDims}] with [${bDims}]`);
       }
     }
   });
@@ -86,9 +81,9 @@ for (const threads of [1, 2]) {
       const x = randomInt8Tensor(random, dtype, [randomInt(random, 1, 2), randomInt(random, 1, 9), randomInt(random, kernelShape[0]!, 30), randomInt(random, kernelShape[1]!, 40)]);
       const output = random() < 0.5 ? qp(dtype, 0.05, zero) : qp(dtype, 0.021, zero + 9);
       const maxPlan = prepareMaxPool2d(attrs, qp(dtype, 0.05, zero), output);
-      same(wasmMaxPool(wasm, maxPlan)(x), maxPool2d(maxPlan, x), `maxPool case ${i} ${JSON.stringify(attrs)}`);
+      sameTensor(wasmMaxPool(wasm, maxPlan)(x), maxPool2d(maxPlan, x), `maxPool case ${i} ${JSON.stringify(attrs)}`);
       const avgPlan = prepareAveragePool2d(attrs, qp(dtype, 0.05, zero), output);
-      same(wasmAveragePool(wasm, avgPlan)(x), averagePool2d(avgPlan, x), `averagePool case ${i} ${JSON.stringify(attrs)}`);
+      sameTensor(wasmAveragePool(wasm, avgPlan)(x), averagePool2d(avgPlan, x), `averagePool case ${i} ${JSON.stringify(attrs)}`);
     }
   });
 
@@ -107,7 +102,7 @@ for (const threads of [1, 2]) {
       });
       const params = [qp(dtype, 0.05, zero), qp(dtype, 0.03, zero + 5), qp(dtype, 0.11, zero - 7)];
       const cPlan = prepareConcat(axis, params, qp(dtype, 0.05, zero));
-      same(wasmConcat(wasm, cPlan)(inputs), concat(cPlan, inputs), `concat case ${i} axis ${axis}`);
+      sameTensor(wasmConcat(wasm, cPlan)(inputs), concat(cPlan, inputs), `concat case ${i} axis ${axis}`);
       // Nearest resize, up and down, with and without new params.
       const x = randomInt8Tensor(random, dtype, [1, randomInt(random, 1, 6), randomInt(random, 1, 12), randomInt(random, 1, 14)]);
       const outDims = [x.dims[0]!, x.dims[1]!, Math.max(1, Math.round(x.dims[2]! * (0.5 + random() * 2))), Math.max(1, Math.round(x.dims[3]! * (0.5 + random() * 2)))];
@@ -115,13 +110,13 @@ for (const threads of [1, 2]) {
         mode: "nearest", coordinateTransformationMode: random() < 0.5 ? "asymmetric" : "half_pixel", nearestMode: random() < 0.5 ? "floor" : "round_prefer_floor",
         inputDims: x.dims, outputDims: outDims,
       }, qp(dtype, 0.04, zero), qp(dtype, random() < 0.5 ? 0.04 : 0.07, zero));
-      same(wasmResize(wasm, rPlan)(x), resize(rPlan, x), `resize case ${i} [${x.dims}] → [${outDims}]`);
+      sameTensor(wasmResize(wasm, rPlan)(x), resize(rPlan, x), `resize case ${i} [${x.dims}] → [${outDims}]`);
       // GlobalAveragePool with the same and with new params.
       const g = randomInt8Tensor(random, dtype, [randomInt(random, 1, 2), randomInt(random, 1, 8), randomInt(random, 1, 33), randomInt(random, 1, 21)]);
       const size = g.dims[2]! * g.dims[3]!;
       for (const output of [qp(dtype, 0.04, zero), qp(dtype, 0.013, zero + 3)]) {
         const gPlan = prepareGlobalAveragePool(qp(dtype, 0.04, zero), output, size);
-        same(wasmGlobalAveragePool(wasm, gPlan)(g), globalAveragePool(gPlan, g), `globalAveragePool case ${i} [${g.dims}]`);
+        sameTensor(wasmGlobalAveragePool(wasm, gPlan)(g), globalAveragePool(gPlan, g), `globalAveragePool case ${i} [${g.dims}]`);
       }
     }
   });

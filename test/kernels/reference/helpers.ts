@@ -115,3 +115,20 @@ export function assertWithinOneStep(actual: Tensor, expected: ArrayLike<number>,
 export function values(t: Tensor): number[] {
   return Array.from(t.data as ArrayLike<number>);
 }
+
+/** One of `values`, uniformly. */
+export function pick<T>(random: () => number, values: readonly T[]): T {
+  return values[Math.floor(random() * values.length)]!;
+}
+
+/** Same dims, dtype and every element (kernels that must equal the reference bit for bit). */
+export function sameTensor(got: Tensor, expected: Tensor, what: string): void {
+  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
+  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
+  const a = got.data as ArrayLike<number>;
+  const b = expected.data as ArrayLike<number>;
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < b.length; i++) {
+    if (a[i] !== b[i]) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
+  }
+}
