@@ -18,7 +18,7 @@ import { createOrtNodeExecutor } from "../src/calibrate/ort_node.js";
 import type { Model } from "../src/graph/ir.js";
 import { ErrorAccumulator } from "../src/analyze/metrics.js";
 import { quantizeWithOptimizations, type OptimizedQuantizeOptions } from "../src/api/optimized_quantize.js";
-import { depthwiseNet, runOrt, smoothBatches, sourceOf } from "../test/optimize/nets.js";
+import { depthwiseNet, highBiasDepthwiseNet, runOrt, smoothBatches, sourceOf } from "../test/optimize/nets.js";
 
 if (process.argv.includes("--help")) {
   console.log("node --import tsx bench/high_bias.ts [seeds=3]: per-tensor int8 logits SQNR with CLE vs CLE + high-bias absorption");
@@ -27,21 +27,9 @@ if (process.argv.includes("--help")) {
 const seeds = Number(process.argv[2] ?? 3);
 const createExecutor = (m: Model) => createOrtNodeExecutor(m);
 
-/** A few channels per conv with weights ×0.1 and a positive bias (the construction of test/optimize/high_bias.test.ts, on the ±1.5-decade net). */
+/** The high-bias variant of test/optimize/nets.ts on the ±1.5-decade net. */
 function highBiasVariant(seed: number): Model {
-  const m = depthwiseNet({ spread: 1.5, seed });
-  const highBias = (w: string, b: string, channels: Record<number, number>) => {
-    const wt = m.graph.initializers.get(w)!;
-    const per = (wt.data as Float32Array).length / wt.dims[0]!;
-    for (const [c, bias] of Object.entries(channels)) {
-      for (let k = 0; k < per; k++) (wt.data as Float32Array)[Number(c) * per + k]! *= 0.1;
-      (m.graph.initializers.get(b)!.data as Float32Array)[Number(c)] = bias;
-    }
-  };
-  highBias("w1", "b1", { 1: 1, 4: 0.8 });
-  highBias("w2", "b2", { 0: 3, 3: 1.5, 6: 0.6 });
-  highBias("w3", "b3", { 2: 1, 5: 0.7, 11: 3 });
-  return m;
+  return highBiasDepthwiseNet({ spread: 1.5, seed });
 }
 
 const configs: [string, Omit<OptimizedQuantizeOptions, "createExecutor" | "method">][] = [

@@ -9,7 +9,7 @@ import {
 import { quantizeWithOptimizations } from "../../src/api/optimized_quantize.js";
 import type { Feeds } from "../../src/data/feeds.js";
 import { modelOf } from "../helpers/models.js";
-import { depthwiseNet, inputBatches, maxAbs, maxAbsDiff, runOrt, sourceOf } from "./nets.js";
+import { depthwiseNet, highBiasDepthwiseNet, inputBatches, maxAbs, maxAbsDiff, runOrt, sourceOf } from "./nets.js";
 
 const createExecutor = (m: Model) => createOrtNodeExecutor(m);
 const f32 = (dims: number[], v: number[]) => ({ dtype: "float32" as const, dims, data: Float32Array.from(v) });
@@ -101,19 +101,7 @@ test("measured minima: outputs unchanged in onnxruntime, ranges shrink as comput
  * is about (after CLE, dwconv's channel 0 spans [29.8, 30.3] and sets the range of a2).
  */
 function highBiasNet(): Model {
-  const m = depthwiseNet({ spread: 1, seed: 5 });
-  const highBias = (w: string, b: string, channels: Record<number, number>) => {
-    const wt = m.graph.initializers.get(w)!;
-    const per = (wt.data as Float32Array).length / wt.dims[0]!;
-    for (const [c, bias] of Object.entries(channels)) {
-      for (let k = 0; k < per; k++) (wt.data as Float32Array)[Number(c) * per + k]! *= 0.1;
-      (m.graph.initializers.get(b)!.data as Float32Array)[Number(c)] = bias;
-    }
-  };
-  highBias("w1", "b1", { 1: 1, 4: 0.8 });
-  highBias("w2", "b2", { 0: 3, 3: 1.5, 6: 0.6 });
-  highBias("w3", "b3", { 2: 1, 5: 0.7, 11: 3 });
-  return m;
+  return highBiasDepthwiseNet({ spread: 1, seed: 5 });
 }
 
 test("after CLE on the depthwise net: exact pairs absorbed, outputs unchanged, moved channels' minima become 0", async () => {

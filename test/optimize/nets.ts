@@ -77,6 +77,27 @@ export function depthwiseNet(options: DepthwiseNetOptions = {}): Model {
   });
 }
 
+/**
+ * depthwiseNet with a few channels of each conv turned into "high-bias" channels: weights ×0.1 and
+ * a positive bias, so the channel sits at bias ± a little. CLE divides such a channel by a small s
+ * (its weight range is small), which multiplies its bias: the case of Nagel et al. 2019 §4.1.2.
+ */
+export function highBiasDepthwiseNet(options: DepthwiseNetOptions = {}): Model {
+  const m = depthwiseNet(options);
+  const highBias = (w: string, b: string, channels: Record<number, number>) => {
+    const wt = m.graph.initializers.get(w)!;
+    const per = (wt.data as Float32Array).length / wt.dims[0]!;
+    for (const [c, bias] of Object.entries(channels)) {
+      for (let k = 0; k < per; k++) (wt.data as Float32Array)[Number(c) * per + k]! *= 0.1;
+      (m.graph.initializers.get(b)!.data as Float32Array)[Number(c)] = bias;
+    }
+  };
+  highBias("w1", "b1", { 1: 1, 4: 0.8 });
+  highBias("w2", "b2", { 0: 3, 3: 1.5, 6: 0.6 });
+  highBias("w3", "b3", { 2: 1, 5: 0.7, 11: 3 });
+  return m;
+}
+
 /** `count` batches of [batch, 3, 8, 8] inputs in [−1, 1) (or the dims given). */
 export function inputBatches(count: number, batch: number, seed: number, dims: number[] = [3, 8, 8]): Feeds[] {
   const r = rng(seed);
