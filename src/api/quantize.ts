@@ -10,7 +10,7 @@ import type { Executor, Feeds } from "../calibrate/executor.js";
 import { exportQdq } from "../export/qdq.js";
 import type { ObserverOptions } from "../observe/index.js";
 import { planQuantization, type QuantPlan } from "../plan/plan.js";
-import { presetByName, requiredOpset, type Preset, type PresetName } from "../plan/preset.js";
+import { requiredOpset, resolvePreset, type PresetName } from "../plan/preset.js";
 import { resolveActivationParams, type Range } from "../plan/resolve.js";
 import type { QuantDType } from "../quant/dtype.js";
 import type { QParams } from "../quant/qparams.js";
@@ -45,15 +45,7 @@ export interface QuantizeResult {
   warnings: string[];
 }
 
-export function resolvePreset(options: Pick<QuantizeOptions, "preset" | "perChannel" | "activationType" | "weightType">): Preset {
-  const preset = presetByName(options.preset ?? "ort");
-  if (options.perChannel !== undefined) preset.weight.perChannel = options.perChannel;
-  if (options.activationType) preset.activation.dtype = options.activationType;
-  if (options.weightType) preset.weight.dtype = options.weightType;
-  // Unsigned types are stored with an offset zero point; symmetric unsigned weights make no sense for ORT.
-  if (preset.weight.dtype.startsWith("u")) preset.weight.symmetric = false;
-  return preset;
-}
+export { resolvePreset };
 
 export async function quantizeModel(model: Model, data: AsyncIterable<Feeds> | undefined, options: QuantizeOptions): Promise<QuantizeResult> {
   const preset = resolvePreset(options);

@@ -63,3 +63,22 @@ export function requiredOpset(preset: Preset): number {
   if (wide(preset.weight.dtype) || wide(preset.activation.dtype)) return 21;
   return preset.weight.perChannel ? 13 : 10;
 }
+
+/** A preset's number formats as a caller may override them (PTQ and QAT take the same options). */
+export interface FormatOptions {
+  preset?: PresetName;
+  perChannel?: boolean;
+  activationType?: QuantDType;
+  weightType?: QuantDType;
+}
+
+/** The named preset (default "ort") with the caller's formats. */
+export function resolvePreset(options: FormatOptions): Preset {
+  const preset = presetByName(options.preset ?? "ort");
+  if (options.perChannel !== undefined) preset.weight.perChannel = options.perChannel;
+  if (options.activationType) preset.activation.dtype = options.activationType;
+  if (options.weightType) preset.weight.dtype = options.weightType;
+  // Unsigned types are stored with an offset zero point; symmetric unsigned weights make no sense for ORT.
+  if (preset.weight.dtype.startsWith("u")) preset.weight.symmetric = false;
+  return preset;
+}

@@ -16,7 +16,7 @@
 import { cloneModel, onnxOpset, type Model, type Node } from "../../graph/ir.js";
 import { prepareGraph } from "../../graph/passes/index.js";
 import { planQuantization, type BiasPlan, type QuantPlan, type WeightPlan } from "../../plan/plan.js";
-import { presetByName, requiredOpset, type Preset, type PresetName } from "../../plan/preset.js";
+import { requiredOpset, resolvePreset, type Preset, type PresetName } from "../../plan/preset.js";
 import type { Range } from "../../plan/resolve.js";
 import { qRange, type QuantDType } from "../../quant/dtype.js";
 import { qparamsFromRange, qparamsFromRanges, symmetricZeroPoint, type QParams } from "../../quant/qparams.js";
@@ -52,15 +52,8 @@ export interface QatModelOptions extends QatFormatOptions {
 
 export type QatMode = "float" | "observe" | "quantize";
 
-/** The preset with the caller's formats (the same resolution as PTQ's resolvePreset). */
-export function qatPreset(o: QatFormatOptions): Preset {
-  const preset = presetByName(o.preset ?? "ort");
-  if (o.perChannel !== undefined) preset.weight.perChannel = o.perChannel;
-  if (o.activationType) preset.activation.dtype = o.activationType;
-  if (o.weightType) preset.weight.dtype = o.weightType;
-  if (preset.weight.dtype.startsWith("u")) preset.weight.symmetric = false;
-  return preset;
-}
+/** The preset with the caller's formats: PTQ's resolution (plan/preset.ts). */
+export const qatPreset: (o: QatFormatOptions) => Preset = resolvePreset;
 
 
 /**
