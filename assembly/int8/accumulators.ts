@@ -1,6 +1,7 @@
 // Kernels on int32 accumulators, for the layers whose products are not finished by the GEMM's
-// own output stage (transposed convolution): col2im scatter-adds the GEMM's columns into the
-// output, and requantizeRows applies the output stage (output_stage.ts) row by row.
+// own output stage: col2im scatter-adds the GEMM's columns into a transposed convolution's output,
+// requantizeRows applies the output stage (output_stage.ts) row by row, and maxPoolRequantize
+// pools a convolution's accumulators before its output stage (Conv → MaxPool as one step).
 
 import { requantize4Staged, storeBytes8 } from "./output_stage";
 
@@ -86,6 +87,75 @@ export function pixelShuffle(rows: usize, h: i32, w: i32, kh: i32, kw: i32, c0: 
           const d = out + <usize>(oc * plane + (iy * kh + ky) * ow + kx);
           for (let ix = 0; ix < w; ix++) store<u8>(d + <usize>(ix * kw), load<u8>(s + <usize>ix));
         }
+      }
+    }
+  }
+}
+
+/**
+ * MaxPool over int32 accumulator planes acc [C][H][W] (channel c's output stage at
+ * stages + c·stageStride), then the output stage, for channels [c0, c1): out [C][OH][OW] bytes.
+ * Equal to requantizing every accumulator and then max-pooling the bytes when the output stage is
+ * non-decreasing over the accumulators' range, which the caller guarantees (no int32 wrap in the
+ * bias add or left shift): the max of the requantized values is the requantized max. A quarter
+ * of the requantizations of a 2×2 pool, and no 8-bit plane between the two ops. Every window must
+ * hold at least one tap inside the plane (the caller checks). `rowMax` is scratch for OW + 8 i32.
+ */
+export function maxPoolRequantize(
+  acc: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+  c0: i32, c1: i32, stages: usize, stageStride: i32, short: i32, outSigned: i32, out: usize, table: usize, rowMax: usize,
+): void {
+  if (short != 0) maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, false, outSigned != 0, out, table, rowMax);
+  else maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, true, outSigned != 0, out, table, rowMax);
+}
+
+// @ts-ignore: decorator
+@inline function maxPoolRequantizeWith(
+  acc: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+  c0: i32, c1: i32, stages: usize, stageStride: i32, general: bool, os: bool, out: usize, table: usize, rowMax: usize,
+): void {
+  // The usual 2×2 window, stride 2, inside the plane: four maxima from eight accumulators of each
+  // of two rows (reads up to 7 past a row's end; the caller leaves slack past the last plane).
+  const twoByTwo = kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && dh == 1 && dw == 1 && 2 * oh <= h && 2 * ow <= w;
+  for (let c = c0; c < c1; c++) {
+    const plane = acc + <usize>((c * h * w) << 2);
+    const st = stages + <usize>(c * stageStride);
+    const dst = out + <usize>(c * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      if (twoByTwo) {
+        const row0 = plane + <usize>((2 * oy * w) << 2);
+        const row1 = row0 + (<usize>w << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          const at = <usize>(ox << 3);
+          const m0 = i32x4.max_s(v128.load(row0 + at), v128.load(row1 + at));
+          const m1 = i32x4.max_s(v128.load(row0 + at, 16), v128.load(row1 + at, 16));
+          const m = i32x4.max_s(i32x4.shuffle(m0, m1, 0, 2, 4, 6), i32x4.shuffle(m0, m1, 1, 3, 5, 7));
+          v128.store(rowMax + (<usize>ox << 2), m);
+        }
+      } else {
+        for (let ox = 0; ox < ow; ox++) {
+          let best: i32 = i32.MIN_VALUE;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= w) continue;
+              best = max(best, load<i32>(plane + (<usize>(iy * w + ix) << 2)));
+            }
+          }
+          store<i32>(rowMax + (<usize>ox << 2), best);
+        }
+      }
+      const o = dst + <usize>(oy * ow);
+      for (let j = 0; j < ow; j += 8) {
+        // Lanes past OW hold stale values whose bytes are not stored.
+        storeBytes8(
+          o + <usize>j,
+          requantize4Staged(v128.load(rowMax + (<usize>j << 2)), st, general),
+          requantize4Staged(v128.load(rowMax + (<usize>j << 2), 16), st, general),
+          os, min(8, ow - j), table,
+        );
       }
     }
   }

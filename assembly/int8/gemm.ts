@@ -358,13 +358,40 @@ export function gemmRequantize(
 }
 
 /**
+ * Row m's 8 (or `width`) accumulators of a tile plus bias[m] (none if `bias` is 0), stored as
+ * int32 at out + (m·ldo + j0)·4.
+ */
+// @ts-ignore: decorator
+@inline function storeTileRow(m: i32, lo: v128, hi: v128, bias: usize, out: usize, ldo: i32, j0: i32, width: i32): void {
+  const bv = i32x4.splat(bias != 0 ? load<i32>(bias + (<usize>m << 2)) : 0);
+  lo = i32x4.add(lo, bv);
+  hi = i32x4.add(hi, bv);
+  const dst = out + <usize>((m * ldo + j0) << 2);
+  if (width == NR) {
+    v128.store(dst, lo);
+    v128.store(dst, hi, 16);
+    return;
+  }
+  // extract_lane needs constant lane indices, so the tail is written out.
+  if (width > 0) store<i32>(dst, i32x4.extract_lane(lo, 0));
+  if (width > 1) store<i32>(dst, i32x4.extract_lane(lo, 1), 4);
+  if (width > 2) store<i32>(dst, i32x4.extract_lane(lo, 2), 8);
+  if (width > 3) store<i32>(dst, i32x4.extract_lane(lo, 3), 12);
+  if (width > 4) store<i32>(dst, i32x4.extract_lane(hi, 0), 16);
+  if (width > 5) store<i32>(dst, i32x4.extract_lane(hi, 1), 20);
+  if (width > 6) store<i32>(dst, i32x4.extract_lane(hi, 2), 24);
+}
+
+/**
  * One panel's products: rows [0, rows) of A times the packed panel at `panel` (columns j0 …
- * j0 + width − 1), requantized and stored.
+ * j0 + width − 1), requantized and stored as bytes, or — with `accumulate` (a constant at each
+ * call site) — stored as int32 plus bias[m].
  */
 // @ts-ignore: decorator
 @inline function multiplyPanel(
   rows: i32, kp: i32, a: usize, panel: usize, j0: i32, width: i32,
   stages: usize, stageStride: i32, general: bool, os: bool, out: usize, ldo: i32, table: usize,
+  accumulate: bool, bias: usize,
 ): void {
   for (let mb = 0; mb < rows; mb += MR) {
     let pa = a + <usize>((mb / MR) * kp * MR * 4);
@@ -426,10 +453,17 @@ export function gemmRequantize(
       c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
     }
-    finishTileRow(mb, c00, c01, stages, stageStride, general, os, out, ldo, j0, width, table);
-    if (mb + 1 < rows) finishTileRow(mb + 1, c10, c11, stages, stageStride, general, os, out, ldo, j0, width, table);
-    if (mb + 2 < rows) finishTileRow(mb + 2, c20, c21, stages, stageStride, general, os, out, ldo, j0, width, table);
-    if (mb + 3 < rows) finishTileRow(mb + 3, c30, c31, stages, stageStride, general, os, out, ldo, j0, width, table);
+    if (accumulate) {
+      storeTileRow(mb, c00, c01, bias, out, ldo, j0, width);
+      if (mb + 1 < rows) storeTileRow(mb + 1, c10, c11, bias, out, ldo, j0, width);
+      if (mb + 2 < rows) storeTileRow(mb + 2, c20, c21, bias, out, ldo, j0, width);
+      if (mb + 3 < rows) storeTileRow(mb + 3, c30, c31, bias, out, ldo, j0, width);
+    } else {
+      finishTileRow(mb, c00, c01, stages, stageStride, general, os, out, ldo, j0, width, table);
+      if (mb + 1 < rows) finishTileRow(mb + 1, c10, c11, stages, stageStride, general, os, out, ldo, j0, width, table);
+      if (mb + 2 < rows) finishTileRow(mb + 2, c20, c21, stages, stageStride, general, os, out, ldo, j0, width, table);
+      if (mb + 3 < rows) finishTileRow(mb + 3, c30, c31, stages, stageStride, general, os, out, ldo, j0, width, table);
+    }
   }
 }
 
@@ -452,66 +486,32 @@ export function gemmRequantize(
     const width = min(NR, n1 - j0);
     if (geometry != 0) packPanelConv(b, geometry, offsets, k, j0, width, bZero, bs, panel, tmp);
     else packPanel(b, ldb, k, j0, width, bZero, subtract, bs, panel);
-    multiplyPanel(rows, kp, a, panel, j0, width, stages, stageStride, general, os, out, ldo, table);
+    multiplyPanel(rows, kp, a, panel, j0, width, stages, stageStride, general, os, out, ldo, table, false, 0);
   }
 }
 
-/** The same products without the output stage: int32 accumulators acc[m·ldo + j] (+ bias[m] if given). */
+/**
+ * The same products without the output stage: int32 accumulators out[(m·ldo + j)·4] plus bias[m]
+ * (none if `bias` is 0). B is a matrix, or, with `geometry` ≠ 0, the image of a convolution read
+ * as its im2col matrix (z_b pads it). With `bZeroFolded`, B is used raw (Σ (a − z_a)·b: the
+ * caller adds −z_b·Σ_k (a[m, k] − z_a[m]) later, as gemmRequantize's stages do); it must be 1
+ * with `geometry`.
+ */
 export function gemmAccumulate(
   rows: i32, k: i32, a: usize,
-  b: usize, ldb: i32, bZero: i32, bSigned: i32,
+  b: usize, ldb: i32, bZero: i32, bZeroFolded: i32, bSigned: i32,
   n0: i32, n1: i32, bias: usize,
-  out: usize, ldo: i32, panel: usize,
+  out: usize, ldo: i32, geometry: usize, panel: usize,
 ): void {
   const kp = (k + 1) >> 1;
   const bs = bSigned != 0;
+  const tmp = panel + <usize>(kp * 32);
+  const offsets = tmp + 16;
+  if (geometry != 0) im2colOffsets(geometry, k, offsets);
   for (let j0 = n0; j0 < n1; j0 += NR) {
     const width = min(NR, n1 - j0);
-    packPanel(b, ldb, k, j0, width, bZero, true, bs, panel);
-    for (let mb = 0; mb < rows; mb += MR) {
-      let pa = a + <usize>((mb / MR) * kp * MR * 4);
-      let pb = panel;
-      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-      let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-      for (let p = 0; p < kp; p++) {
-        const b0 = v128.load(pb);
-        const b1 = v128.load(pb, 16);
-        let av = v128.load32_splat(pa);
-        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, b0));
-        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, b1));
-        av = v128.load32_splat(pa, 4);
-        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, b0));
-        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, b1));
-        av = v128.load32_splat(pa, 8);
-        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, b0));
-        c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, b1));
-        av = v128.load32_splat(pa, 12);
-        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
-        c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
-        pa += 16;
-        pb += 32;
-      }
-      const valid = min(MR, rows - mb);
-      for (let r = 0; r < valid; r++) {
-        const m = mb + r;
-        const bv = i32x4.splat(bias != 0 ? load<i32>(bias + (<usize>m << 2)) : 0);
-        const lo = i32x4.add(r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30, bv);
-        const hi = i32x4.add(r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31, bv);
-        const dst = out + <usize>((m * ldo + j0) << 2);
-        if (width == NR) {
-          v128.store(dst, lo);
-          v128.store(dst, hi, 16);
-        } else {
-          // extract_lane needs constant lane indices, so the tail is written out.
-          if (width > 0) store<i32>(dst, i32x4.extract_lane(lo, 0));
-          if (width > 1) store<i32>(dst, i32x4.extract_lane(lo, 1), 4);
-          if (width > 2) store<i32>(dst, i32x4.extract_lane(lo, 2), 8);
-          if (width > 3) store<i32>(dst, i32x4.extract_lane(lo, 3), 12);
-          if (width > 4) store<i32>(dst, i32x4.extract_lane(hi, 0), 16);
-          if (width > 5) store<i32>(dst, i32x4.extract_lane(hi, 1), 20);
-          if (width > 6) store<i32>(dst, i32x4.extract_lane(hi, 2), 24);
-        }
-      }
-    }
+    if (geometry != 0) packPanelConv(b, geometry, offsets, k, j0, width, bZero, bs, panel, tmp);
+    else packPanel(b, ldb, k, j0, width, bZero, bZeroFolded == 0, bs, panel);
+    multiplyPanel(rows, kp, a, panel, j0, width, 0, 0, false, false, out, ldo, 0, true, bias);
   }
 }

@@ -4,67 +4,26 @@
 //   out[v·ldo + r] = requantize_r( Σ_k (w[r, k] − z_w[r]) · x_v[k] + bias_r )      r0 ≤ r < r1
 //
 // The GEMM (gemm.ts) multiplies 8 columns at a time: with one column (one input vector) it would
-// do eight times the work and pack its panel value by value. Here the weights W [rows, K] are
-// packed once as their raw bytes, 4 rows interleaved per 16 k — for row block b and chunk c, the
-// 16 bytes of rows 4b, 4b + 1, 4b + 2, 4b + 3 (K padded with zeros to a multiple of 16, rows to a
-// multiple of 4) — and each input vector is widened to i16 once per call. The inner step loads 8
-// weights widened to i16 (v128.load8x8_s/_u) and multiplies them with 8 inputs by
-// i32x4.dot_i16x8_s: products and pair sums are exact in i32 (|w|, |x| ≤ 255), and the sums wrap
-// modulo 2^32 like the reference's int32 arithmetic (src/kernels/reference/matmul.ts), so the
-// order of the additions does not matter.
+// do eight times the work and pack its panel value by value. This kernel reads the GEMM's own
+// packed weights (packRows: i16 differences w − z_w, for each block of 4 rows and k pair p the 4
+// rows' (w[r, 2p], w[r, 2p + 1]) as 4 × 32 bits) the other way round: one i32x4.dot_i16x8_s of a
+// block's k pair with the input pair (x[2p], x[2p + 1]) broadcast to every lane gives each of the
+// 4 rows its two products, summed — lane i accumulates row 4b + i, so no horizontal sums are
+// needed. Products and pair sums are exact in i32 (|w − z_w|, |x| ≤ 255) and the sums wrap modulo
+// 2^32 like the reference's int32 arithmetic (src/kernels/reference/matmul.ts), so the order of
+// the additions does not matter.
 //
-// Zero points: the caller's stages already hold −z_x·Σ_k (w[r, k] − z_w[r]) in row r's bias (the
-// same stages as the GEMM's, with x used raw); the weight zero point is taken out at run time as
-// Σ (w − z_w)·x = Σ w·x − z_w·Σ x (Σ x once per vector; nothing when every z_w is 0, as for the
-// usual symmetric int8 weights). The output stage is applied per row in scalar arithmetic, the
-// same operations as requantize4Staged's general form (output_stage.ts) one lane at a time.
+// Zero points: the weights' are in the packed differences; the input's, as for the GEMM, is
+// folded into the stages' bias by the caller (−z_x·Σ_k (w[r, k] − z_w[r]); x is used raw). The
+// output stage is applied per row in scalar arithmetic, the same operations as requantize4Staged's
+// general form (output_stage.ts) one lane at a time.
 
 // @ts-ignore: decorator
-@inline const ROWS: i32 = 4;
-// @ts-ignore: decorator
-@inline const CHUNK: i32 = 16;
+@inline const MR: i32 = 4;
 
-/** Bytes of packed weights for `rows` rows of `k`. */
-export function gemvPackedBytes(rows: i32, k: i32): i32 {
-  return ((rows + ROWS - 1) / ROWS) * ((k + CHUNK - 1) / CHUNK) * ROWS * CHUNK;
-}
-
-/** Bytes of scratch one gemvRequantize call needs: the widened input vector. */
+/** Bytes of scratch one gemvRequantize call needs: the input vector widened to i16, k rounded up to even. */
 export function gemvScratchBytes(k: i32): i32 {
-  return ((k + CHUNK - 1) / CHUNK) * CHUNK * 2;
-}
-
-/** Pack W: element (r, k) at src + r·rowStride + k·kStride, raw bytes; padding is 0. */
-export function packGemvRows(src: usize, rows: i32, k: i32, rowStride: i32, kStride: i32, dst: usize): void {
-  const chunks = (k + CHUNK - 1) / CHUNK;
-  for (let rb = 0; rb < rows; rb += ROWS) {
-    const block = dst + <usize>((rb / ROWS) * chunks * ROWS * CHUNK);
-    for (let c = 0; c < chunks; c++) {
-      for (let i = 0; i < ROWS; i++) {
-        const r = rb + i;
-        const to = block + <usize>((c * ROWS + i) * CHUNK);
-        for (let j = 0; j < CHUNK; j++) {
-          const kk = c * CHUNK + j;
-          store<u8>(to + <usize>j, r < rows && kk < k ? load<u8>(src + <usize>(r * rowStride + kk * kStride)) : 0);
-        }
-      }
-    }
-  }
-}
-
-// @ts-ignore: decorator
-@inline function low(v: v128, signed: bool): v128 {
-  return signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
-}
-
-// @ts-ignore: decorator
-@inline function high(v: v128, signed: bool): v128 {
-  return signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
-}
-
-// @ts-ignore: decorator
-@inline function widenWeights(p: usize, signed: bool): v128 {
-  return signed ? v128.load8x8_s(p) : v128.load8x8_u(p);
+  return ((k + 1) >> 1) * 4;
 }
 
 /** Row r's output stage (output_stage.ts layout) applied to one accumulator, scalar. */
@@ -83,32 +42,37 @@ export function packGemvRows(src: usize, rows: i32, k: i32, rowStride: i32, kStr
   return x + load<i32>(st, 96);
 }
 
-/**
- * `count` vectors x_v (at x + v·ldx, k bytes each) times the packed W (packGemvRows), rows
- * [r0, r1) (r0 a multiple of 4), requantized with row r's stage at stages + r·stageStride, through
- * the byte table if `table` ≠ 0, stored at out + v·ldo + r. `zeroPoints` (i32 per row, or one if
- * `perRow` is 0) are the weights' zero points, or 0 when they are all 0.
- */
-export function gemvRequantize(
-  rows: i32, k: i32, w: usize, wSigned: i32, zeroPoints: usize, perRow: i32,
-  x: usize, ldx: i32, xSigned: i32, count: i32, r0: i32, r1: i32,
-  stages: usize, stageStride: i32, out: usize, ldo: i32, table: usize, scratch: usize,
-): void {
-  if (wSigned != 0) gemvWith(rows, k, w, true, zeroPoints, perRow, x, ldx, xSigned, count, r0, r1, stages, stageStride, out, ldo, table, scratch);
-  else gemvWith(rows, k, w, false, zeroPoints, perRow, x, ldx, xSigned, count, r0, r1, stages, stageStride, out, ldo, table, scratch);
+/** Requantize row r's sum and store it. */
+// @ts-ignore: decorator
+@inline function finishRow(acc: i32, r: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
+  const q = requantizeOne(acc, stages + <usize>(r * stageStride));
+  store<u8>(dst + <usize>r, table != 0 ? load<u8>(table + <usize>(<u8>q)) : <u8>q);
 }
 
+/** The rows rb … rb + 3 (those before `end`) of a block's sums, lane i for row rb + i. */
 // @ts-ignore: decorator
-@inline function gemvWith(
-  rows: i32, k: i32, w: usize, ws: bool, zeroPoints: usize, perRow: i32,
-  x: usize, ldx: i32, xSigned: i32, count: i32, r0: i32, r1: i32,
+@inline function finishBlock(s: v128, rb: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
+  // extract_lane needs constant lane indices, so the rows are written out.
+  finishRow(i32x4.extract_lane(s, 0), rb, stages, stageStride, dst, table);
+  if (rb + 1 < end) finishRow(i32x4.extract_lane(s, 1), rb + 1, stages, stageStride, dst, table);
+  if (rb + 2 < end) finishRow(i32x4.extract_lane(s, 2), rb + 2, stages, stageStride, dst, table);
+  if (rb + 3 < end) finishRow(i32x4.extract_lane(s, 3), rb + 3, stages, stageStride, dst, table);
+}
+
+/**
+ * `count` vectors x_v (at x + v·ldx, k bytes each) times the packed W (packRows in gemm.ts, `rows`
+ * rows), rows [r0, r1) (r0 a multiple of 4), requantized with row r's stage at
+ * stages + r·stageStride, through the byte table if `table` ≠ 0, stored at out + v·ldo + r.
+ */
+export function gemvRequantize(
+  rows: i32, k: i32, w: usize, x: usize, ldx: i32, xSigned: i32, count: i32, r0: i32, r1: i32,
   stages: usize, stageStride: i32, out: usize, ldo: i32, table: usize, scratch: usize,
 ): void {
-  const chunks = (k + CHUNK - 1) / CHUNK;
-  const blockBytes = <usize>(chunks * ROWS * CHUNK);
+  const kp = (k + 1) >> 1;
+  const blockBytes = <usize>(kp * MR * 4);
   const end = min(r1, rows);
   for (let v = 0; v < count; v++) {
-    // The input vector widened to i16, zero past k; and Σ x when a weight zero point needs it.
+    // The input vector widened to i16, with a zero past an odd k (its weights are zero too).
     const xv = x + <usize>(v * ldx);
     let i = 0;
     if (xSigned != 0) {
@@ -118,43 +82,29 @@ export function gemvRequantize(
       for (; i + 8 <= k; i += 8) v128.store(scratch + (<usize>i << 1), v128.load8x8_u(xv + <usize>i));
       for (; i < k; i++) store<i16>(scratch + (<usize>i << 1), <i16>load<u8>(xv + <usize>i));
     }
-    for (; i < chunks * CHUNK; i++) store<i16>(scratch + (<usize>i << 1), 0);
-    let sum: i32 = 0;
-    if (zeroPoints != 0) {
-      for (let j = 0; j < k; j++) sum += <i32>load<i16>(scratch + (<usize>j << 1));
-    }
+    if (k & 1) store<i16>(scratch + (<usize>k << 1), 0);
     const dst = out + <usize>(v * ldo);
-    for (let rb = r0; rb < end; rb += ROWS) {
-      let pw = w + <usize>(rb / ROWS) * blockBytes;
+    for (let rb = r0; rb < end; rb += MR) {
+      let pw = w + <usize>(rb / MR) * blockBytes;
       let px = scratch;
       const pwEnd = pw + blockBytes;
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      while (pw < pwEnd) {
-        const xl = v128.load(px);
-        const xh = v128.load(px, 16);
-        const w0 = v128.load(pw);
-        const w1 = v128.load(pw, 16);
-        const w2 = v128.load(pw, 32);
-        const w3 = v128.load(pw, 48);
-        a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(low(w0, ws), xl), i32x4.dot_i16x8_s(high(w0, ws), xh)));
-        a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(low(w1, ws), xl), i32x4.dot_i16x8_s(high(w1, ws), xh)));
-        a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(low(w2, ws), xl), i32x4.dot_i16x8_s(high(w2, ws), xh)));
-        a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(low(w3, ws), xl), i32x4.dot_i16x8_s(high(w3, ws), xh)));
+      const pwEnd4 = pw + <usize>((kp & ~3) * MR * 4);
+      // Four k pairs per iteration into two accumulators: independent chains for the JIT.
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
+      while (pw < pwEnd4) {
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw, 16), v128.load32_splat(px, 4)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw, 32), v128.load32_splat(px, 8)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw, 48), v128.load32_splat(px, 12)));
         pw += 64;
-        px += 32;
+        px += 16;
       }
-      // Horizontal sums: [Σ a0, Σ a1, Σ a2, Σ a3].
-      const t0 = i32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7));
-      const t1 = i32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7));
-      const s = i32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7));
-      const n = min(ROWS, end - rb);
-      for (let lane = 0; lane < n; lane++) {
-        const r = rb + lane;
-        let acc = lane == 0 ? i32x4.extract_lane(s, 0) : lane == 1 ? i32x4.extract_lane(s, 1) : lane == 2 ? i32x4.extract_lane(s, 2) : i32x4.extract_lane(s, 3);
-        if (zeroPoints != 0) acc -= load<i32>(zeroPoints + (perRow != 0 ? <usize>r << 2 : 0)) * sum;
-        const q = requantizeOne(acc, stages + <usize>(r * stageStride));
-        store<u8>(dst + <usize>r, table != 0 ? load<u8>(table + <usize>(<u8>q)) : <u8>q);
+      while (pw < pwEnd) {
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
+        pw += 16;
+        px += 4;
       }
+      finishBlock(i32x4.add(a0, a1), rb, end, stages, stageStride, dst, table);
     }
   }
 }

@@ -48,6 +48,12 @@ export interface Int8Backend {
    */
   fusedSoftmax?(plan: SoftmaxPlan, fusion: SoftmaxFusion & { outputTable?: Uint8Array }): Kernel<[Tensor]>;
   maxPool(plan: MaxPool2dPlan): (x: Tensor) => Tensor;
+  /**
+   * Optional: a convolution and the MaxPool reading it as one kernel (compile/fuse_max_pool.ts),
+   * the same values as the two run one by one; undefined for pairs it cannot fuse exactly. A
+   * backend without it keeps two steps.
+   */
+  convMaxPool?(conv: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined, pool: MaxPool2dPlan): Kernel<[Tensor]> | undefined;
   averagePool(plan: AveragePool2dPlan): (x: Tensor) => Tensor;
   /** QuantizeLinear of a float32 tensor with per-tensor 8-bit params (the model's input). */
   quantizePerTensor(x: Float32Array, scale: number, zeroPoint: number, dtype: Int8DType): Int8Data;

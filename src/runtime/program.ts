@@ -10,7 +10,7 @@
  *   boundary — QuantizeLinear / DequantizeLinear where float values enter or leave the integer part
  */
 import type { Tensor } from "../tensor/tensor.js";
-import type { SoftmaxPlan } from "../kernels/reference/index.js";
+import type { Conv2dPlan, MaxPool2dPlan, SoftmaxPlan } from "../kernels/reference/index.js";
 
 export type StepKind = "integer" | "float" | "boundary";
 
@@ -36,7 +36,7 @@ export interface Step {
    * compiler fuses a following unary table step into them). Applying another table composes.
    */
   fuseOutputTable?(table: Uint8Array, outDType: "int8" | "uint8"): void;
-  /** What a step computes, for the compiler's fusion passes (compile/fuse_softmax.ts); dropped when a table is fused into it. */
+  /** What a step computes, for the compiler's fusion passes (compile/fuse_softmax.ts, fuse_max_pool.ts); dropped when a table is fused into it. */
   facts?: StepFacts;
 }
 
@@ -45,12 +45,16 @@ export interface Step {
  *   columnTable — out[…, k] = table[x[…, k] << 8 | column[k]] (or column first): a quantized Add,
  *                 Sub or Mul with a per-column constant (a bias), over the last axis;
  *   softmax     — the integer Softmax of this plan, its output through `outputTable` if set;
- *   dequantize  — a per-tensor DequantizeLinear of 8-bit data: `values[byte]`.
+ *   dequantize  — a per-tensor DequantizeLinear of 8-bit data: `values[byte]`;
+ *   conv        — a quantized convolution with fixed pads (1-D ones lifted to 2-D: `spatial` 1);
+ *   maxPool     — a quantized MaxPool (likewise).
  */
 export type StepFacts =
   | { kind: "columnTable"; input: string; table: Uint8Array; column: Uint8Array; columnIsB: boolean; outDType: "int8" | "uint8" }
   | { kind: "softmax"; plan: SoftmaxPlan; outputTable?: Uint8Array; outDType: "int8" | "uint8"; lastAxis: boolean }
-  | { kind: "dequantize"; inputDType: "int8" | "uint8"; values: Float32Array };
+  | { kind: "dequantize"; inputDType: "int8" | "uint8"; values: Float32Array }
+  | { kind: "conv"; plan: Conv2dPlan; weight: Tensor; bias: Int32Array | undefined; spatial: number }
+  | { kind: "maxPool"; plan: MaxPool2dPlan; spatial: number };
 
 export interface Program {
   steps: Step[];

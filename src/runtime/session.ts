@@ -33,7 +33,7 @@ export interface IntegerSessionOptions {
    * kernels for them. They are no longer inputs of the session.
    */
   constants?: Record<string, Tensor>;
-  /** Turn off fusions (LayerNorm as one step, Softmax with its bias and DequantizeLinear): same values, more steps. */
+  /** Turn off fusions (LayerNorm as one step, Softmax with its bias and DequantizeLinear, Conv with its MaxPool): same values, more steps. */
   fusions?: CompileFusions;
 }
 

@@ -14,6 +14,7 @@ import { wasmQuantizePerTensor } from "../kernels/int8/quantize.js";
 import { wasmConcat, wasmGlobalAveragePool, wasmResize } from "../kernels/int8/movement.js";
 import { histogramSoftmax } from "../kernels/int8/softmax.js";
 import { wasmAveragePool, wasmMaxPool } from "../kernels/int8/pooling.js";
+import { wasmConvMaxPool } from "../kernels/int8/conv_max_pool.js";
 import type { Int8Backend } from "./backend.js";
 
 export function wasmSimdSupported(): boolean {
@@ -59,6 +60,7 @@ export function createWasmBackend(options: { threads: number }): Int8Backend {
       return kernel;
     },
     maxPool: (plan) => wasmMaxPool(wasm, plan),
+    convMaxPool: (conv, weight, bias, pool) => wasmConvMaxPool(wasm, conv, weight, bias, pool),
     averagePool: (plan) => wasmAveragePool(wasm, plan),
     newTensor: (dtype, dims) => wasm.newTensor(dtype, dims),
     release: (t) => wasm.release(t.data),

@@ -1,9 +1,10 @@
 /**
  * Small QDQ graphs through the whole engine, for the step-level fusions and fast paths that the
- * PP-OCR recogniser uses: the classification head (a bias Add, the integer Softmax, the output's
- * DequantizeLinear: one step on the WebAssembly backend), attention-shaped Softmax with requantized
- * output params, and Transpose/Slice of 8-bit values. Each is compared with the reference backend
- * (which fuses none of it), with the same backend unfused, and with onnxruntime-node.
+ * PP-OCR recogniser and the LeNet use: the classification head (a bias Add, the integer Softmax,
+ * the output's DequantizeLinear: one step on the WebAssembly backend), attention-shaped Softmax
+ * with requantized output params, Transpose/Slice of 8-bit values, and Conv → MaxPool as one step.
+ * Each is compared with the reference backend (which fuses none of it), with the same backend
+ * unfused, and with onnxruntime-node.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,7 +29,7 @@ function same(a: Tensor, b: Tensor, what: string): void {
 function runAllWays(model: Model, x: Tensor): { output: Tensor; steps: string[] } {
   const out = model.graph.outputs[0]!.name;
   const fused = createIntegerSession(model, { kernels: "wasm" });
-  const unfused = createIntegerSession(model, { kernels: "wasm", fusions: { softmax: false, layerNorm: false } });
+  const unfused = createIntegerSession(model, { kernels: "wasm", fusions: { softmax: false, layerNorm: false, maxPool: false } });
   const reference = createIntegerSession(model, { kernels: "reference" });
   try {
     const output = fused.run({ x })[out]!;
@@ -99,4 +100,47 @@ test("Transpose and Slice of 8-bit values (the recogniser's attention split) mov
   const theirs = (await runOrt(model, { x: input }))[model.graph.outputs[0]!.name]!;
   assert.deepEqual(output.dims, [1, 1, 2, 3, 3]);
   assert.deepEqual(Array.from(output.data as Float32Array), Array.from(theirs));
+});
+
+test("Conv → Relu → MaxPool → Sigmoid is one step (pooled sums, then the output stage and the table); same values unfused, on the reference backend, within one step of onnxruntime", async () => {
+  const b = new GraphBuilder(13);
+  const x = b.qdq(b.input("x", ["N", 3, 13, 14]), paramsForRange(-2, 2));
+  const r = rng(5);
+  const w = b.quantizedConstant(Float32Array.from({ length: 6 * 3 * 9 }, () => (r() - 0.5) * 0.6), [6, 3, 3, 3]);
+  const conv = b.qdq(b.op("Relu", [b.op("Conv", [x, w.name], { pads: ints([1, 1, 1, 1]) })]), paramsForRange(0, 3));
+  const pooled = b.qdq(b.op("MaxPool", [conv], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }), paramsForRange(0, 3));
+  const outParams = { scale: 1 / 256, zeroPoint: 0, dtype: "uint8" as const };
+  b.output(b.qdq(b.op("Sigmoid", [pooled]), outParams));
+  const model = b.model();
+  const input = randomInput([2, 3, 13, 14], 2, 9);
+  const { output, steps } = runAllWays(model, input);
+  assert.equal(steps.length, 3, steps.join(", "));
+  assert.match(steps[1]!, /^Conv\+MaxPool\+/, steps.join(", "));
+  assert.deepEqual(output.dims, [2, 6, 6, 7]);
+  await withinOneStepOfOrt(model, input, output.data as Float32Array, outParams.scale, "conv + max pool");
+});
+
+test("1-D Conv → MaxPool with padding is fused; a convolution whose output is also read elsewhere is not", async () => {
+  const b = new GraphBuilder(13);
+  const p = paramsForRange(-3, 3);
+  const x = b.qdq(b.input("x", ["N", 4, 30]), p);
+  const r = rng(6);
+  const w = b.quantizedConstant(Float32Array.from({ length: 5 * 4 * 3 }, () => (r() - 0.5) * 0.8), [5, 4, 3]);
+  const conv = b.qdq(b.op("Conv", [x, w.name]), p);
+  b.output(b.qdq(b.op("MaxPool", [conv], { kernel_shape: ints([3]), strides: ints([2]), pads: ints([1, 1]) }), p));
+  const model = b.model();
+  const input = randomInput([1, 4, 30], 3, 10);
+  const { output, steps } = runAllWays(model, input);
+  assert.ok(steps.includes("Conv+MaxPool"), steps.join(", "));
+  assert.deepEqual(output.dims, [1, 5, 14]);
+  await withinOneStepOfOrt(model, input, output.data as Float32Array, p.scale, "1-D conv + max pool");
+
+  const shared = new GraphBuilder(13);
+  const xs = shared.qdq(shared.input("x", ["N", 4, 30]), p);
+  const ws = shared.quantizedConstant(Float32Array.from({ length: 5 * 4 * 3 }, () => (r() - 0.5) * 0.8), [5, 4, 3]);
+  const cs = shared.qdq(shared.op("Conv", [xs, ws.name]), p);
+  shared.output(shared.qdq(shared.op("MaxPool", [cs], { kernel_shape: ints([2]), strides: ints([2]) }), p));
+  shared.output(cs);
+  const second = runAllWays(shared.model(), input);
+  assert.ok(second.steps.includes("Conv") && second.steps.includes("MaxPool"), second.steps.join(", "));
 });

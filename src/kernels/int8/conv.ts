@@ -77,7 +77,8 @@ export function splitColumns(n: number, parts: number): [number, number][] {
   return ranges;
 }
 
-function splitRange(n: number, parts: number): [number, number][] {
+/** [a, b) ranges splitting n items into at most `parts`. */
+export function splitRange(n: number, parts: number): [number, number][] {
   const per = Math.ceil(n / Math.max(1, parts));
   const ranges: [number, number][] = [];
   for (let a = 0; a < n; a += per) ranges.push([a, Math.min(n, a + per)]);
@@ -135,7 +136,7 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
 
   let depthwiseWeights = 0;
   let stages: PreparedStages;
-  const packedGroups: number[] = [];
+  let gemm: GemmConv | undefined;
   if (depthwise) {
     // Weights as pairs of i16 differences (w[ky, kx] − z_w, w[ky, kx + 1] − z_w) along each kernel
     // row, the last one of an odd row with 0 (assembly/int8/depthwise.ts); the kernel sums
@@ -156,13 +157,8 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
     }
     stages = prepareStages(wasm, plan.outputStage, outChannels, foldedBias(wData, outChannels, taps, zps, zx, bias));
   } else {
-    for (let g = 0; g < group; g++) {
-      const rowZps = zps.length === 1 ? [zps[0]!] : Array.from(zps.subarray(g * perGroupOut, (g + 1) * perGroupOut));
-      packedGroups.push(packRowsPersistent(wasm, wData, perGroupOut, k, k, 1, rowZps, g * perGroupOut * k));
-    }
-    // The GEMM reads the image raw (no subtraction while it packs): −z_x·Σ_k (w − z_w) joins each
-    // output channel's bias, as for the depthwise kernel.
-    stages = prepareStages(wasm, plan.outputStage, outChannels, foldedBias(wData, outChannels, k, zps, zx, bias));
+    gemm = prepareGemmConv(wasm, plan, weight, bias);
+    stages = gemm.stages;
   }
 
   const table = new OutputTable(wasm);
@@ -199,49 +195,106 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
           })), scratch);
         }
       } else {
-        const direct = kh === 1 && kw === 1 && win.strideH === 1 && win.strideW === 1 &&
-          win.padTop === 0 && win.padLeft === 0 && win.padBottom === 0 && win.padRight === 0;
-        const macs = perGroupOut * k * positions;
-        const parts = macs >= PARALLEL_MIN_MACS && threads > 1 ? threads * TASKS_PER_THREAD : 1;
-        // Other convolutions read the image as an implicit im2col matrix: its geometry goes to the
-        // kernel. With padding, they read a padded copy of each image instead (padImage), whose
-        // panels are nearly all "interior" ones, packed with one load per im2col row.
-        const padded = !direct && (win.padTop > 0 || win.padLeft > 0 || win.padBottom > 0 || win.padRight > 0);
-        const hp = s.inHeight + (padded ? win.padTop + win.padBottom : 0);
-        const wp = s.inWidth + (padded ? win.padLeft + win.padRight : 0);
-        const image = padded ? wasm.arena(s.inChannels * hp * wp) : 0;
-        const geometry = direct ? 0 : wasm.arena(11 * 4);
-        if (!direct) {
-          wasm.i32.set([hp, wp, kh, kw, win.strideH, win.strideW, padded ? 0 : win.padTop, padded ? 0 : win.padLeft,
-            win.dilationH, win.dilationW, s.outWidth], geometry >> 2);
-        }
-        const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
-        const columns = splitColumns(positions, parts);
-        const copyParts = s.inChannels * hp * wp >= PARALLEL_MIN_MACS && threads > 1 ? threads : 1;
-        for (let n = 0; n < s.batch; n++) {
-          if (padded) {
-            wasm.run(splitRange(s.inChannels, copyParts).map(([c0, c1]): KernelTask => ({
-              kernel: "padImage",
-              args: [xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, c0, c1, win.padTop, win.padLeft, win.padBottom, win.padRight, zx, image],
-            })));
-          }
-          for (let g = 0; g < group; g++) {
-            const b = padded ? image + g * groupChannels * hp * wp : xAt + (n * s.inChannels + g * groupChannels) * inPlane;
-            const rowOffset = g * perGroupOut;
-            wasm.run(columns.map(([n0, n1]): KernelTask => ({
-              kernel: "gemmRequantize",
-              args: [
-                perGroupOut, k, packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1,
-                stages.at + rowOffset * stages.stride, stages.stride, stages.short, stages.signed,
-                outAt + (n * outChannels + rowOffset) * positions, positions, table.pointer, geometry, 0,
-              ],
-            })), panels);
-          }
-        }
+        runGemmConv(wasm, plan, gemm!, s, xAt, { kind: "bytes", at: outAt, table: table.pointer });
       }
     } finally {
       wasm.endCall();
     }
     return y;
   }, table);
+}
+
+/** A convolution on the GEMM (anything but depthwise), prepared once: packed weights per group, output stages. */
+export interface GemmConv {
+  packedGroups: number[];
+  stages: PreparedStages;
+  group: number;
+  groupChannels: number;
+  perGroupOut: number;
+  kh: number;
+  kw: number;
+  /** Reduction length per group, C_in/group · kH · kW. */
+  k: number;
+}
+
+export function prepareGemmConv(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bias: Int32Array | undefined): GemmConv {
+  const wData = int8Data(weight, "conv2d weight");
+  const [outChannels, groupChannels, kh, kw] = weight.dims as [number, number, number, number];
+  const group = plan.group;
+  const perGroupOut = outChannels / group;
+  const k = groupChannels * kh * kw;
+  const zps = plan.weightZeroPoints;
+  const packedGroups: number[] = [];
+  for (let g = 0; g < group; g++) {
+    const rowZps = zps.length === 1 ? [zps[0]!] : Array.from(zps.subarray(g * perGroupOut, (g + 1) * perGroupOut));
+    packedGroups.push(packRowsPersistent(wasm, wData, perGroupOut, k, k, 1, rowZps, g * perGroupOut * k));
+  }
+  // The GEMM reads the image raw (no subtraction while it packs): −z_x·Σ_k (w − z_w) joins each
+  // output channel's bias, as for the depthwise kernel.
+  const stages = prepareStages(wasm, plan.outputStage, outChannels, foldedBias(wData, outChannels, k, zps, plan.inputZeroPoint, bias));
+  return { packedGroups, stages, group, groupChannels, perGroupOut, kh, kw, k };
+}
+
+/**
+ * Where runGemmConv puts its results: requantized bytes (through the byte table at `table` if ≠ 0),
+ * or the int32 sums Σ_k (w − z_w)·x over the raw inputs, without the stages' bias (for a kernel
+ * that applies the stages later).
+ */
+export type GemmConvTarget = { kind: "bytes"; at: number; table: number } | { kind: "int32"; at: number };
+
+/** The GEMM convolution of every image of x (in memory at xAt), inside a beginCall/endCall. */
+export function runGemmConv(wasm: Int8Wasm, plan: Conv2dPlan, c: GemmConv, s: ReturnType<typeof conv2dShape>, xAt: number, target: GemmConvTarget): void {
+  const { kh, kw, k, group, groupChannels, perGroupOut, stages } = c;
+  const win = plan.window;
+  const zx = plan.inputZeroPoint;
+  const inputSigned = plan.inputDType === "int8" ? 1 : 0;
+  const outChannels = perGroupOut * group;
+  const positions = s.outHeight * s.outWidth;
+  const inPlane = s.inHeight * s.inWidth;
+  const threads = wasm.threads;
+  const direct = kh === 1 && kw === 1 && win.strideH === 1 && win.strideW === 1 &&
+    win.padTop === 0 && win.padLeft === 0 && win.padBottom === 0 && win.padRight === 0;
+  const macs = perGroupOut * k * positions;
+  const parts = macs >= PARALLEL_MIN_MACS && threads > 1 ? threads * TASKS_PER_THREAD : 1;
+  // Other convolutions read the image as an implicit im2col matrix: its geometry goes to the
+  // kernel. With padding, they read a padded copy of each image instead (padImage), whose
+  // panels are nearly all "interior" ones, packed with one load per im2col row.
+  const padded = !direct && (win.padTop > 0 || win.padLeft > 0 || win.padBottom > 0 || win.padRight > 0);
+  const hp = s.inHeight + (padded ? win.padTop + win.padBottom : 0);
+  const wp = s.inWidth + (padded ? win.padLeft + win.padRight : 0);
+  const image = padded ? wasm.arena(s.inChannels * hp * wp) : 0;
+  const geometry = direct ? 0 : wasm.arena(11 * 4);
+  if (!direct) {
+    wasm.i32.set([hp, wp, kh, kw, win.strideH, win.strideW, padded ? 0 : win.padTop, padded ? 0 : win.padLeft,
+      win.dilationH, win.dilationW, s.outWidth], geometry >> 2);
+  }
+  const panels = wasm.scratchPerThread(wasm.exports.panelBytes(k));
+  const columns = splitColumns(positions, parts);
+  const copyParts = s.inChannels * hp * wp >= PARALLEL_MIN_MACS && threads > 1 ? threads : 1;
+  for (let n = 0; n < s.batch; n++) {
+    if (padded) {
+      wasm.run(splitRange(s.inChannels, copyParts).map(([c0, c1]): KernelTask => ({
+        kernel: "padImage",
+        args: [xAt + n * s.inChannels * inPlane, s.inHeight, s.inWidth, c0, c1, win.padTop, win.padLeft, win.padBottom, win.padRight, zx, image],
+      })));
+    }
+    for (let g = 0; g < group; g++) {
+      const b = padded ? image + g * groupChannels * hp * wp : xAt + (n * s.inChannels + g * groupChannels) * inPlane;
+      const rowOffset = g * perGroupOut;
+      const first = (n * outChannels + rowOffset) * positions;
+      wasm.run(columns.map(([n0, n1]): KernelTask => target.kind === "bytes"
+        ? {
+          kernel: "gemmRequantize",
+          args: [
+            perGroupOut, k, c.packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1,
+            stages.at + rowOffset * stages.stride, stages.stride, stages.short, stages.signed,
+            target.at + first, positions, target.table, geometry, 0,
+          ],
+        }
+        : {
+          kernel: "gemmAccumulate",
+          args: [perGroupOut, k, c.packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1, 0, target.at + 4 * first, positions, geometry, 0],
+        }), panels);
+    }
+  }
 }

@@ -105,8 +105,8 @@ export function wasmConvTranspose2d(
         for (let g = 0; g < group; g++) {
           wasm.run(splitColumns(positions, parts).map(([c0, c1]): KernelTask => ({
             kernel: "gemmAccumulate",
-            args: [rowsPerGroup, inPerGroup, packed[g]!, xAt + (n * inChannels + g * inPerGroup) * positions, positions, plan.inputZeroPoint,
-              inputSigned, c0, c1, 0, cols, positions, 0],
+            args: [rowsPerGroup, inPerGroup, packed[g]!, xAt + (n * inChannels + g * inPerGroup) * positions, positions, plan.inputZeroPoint, 0,
+              inputSigned, c0, c1, 0, cols, positions, 0, 0],
           })), panels);
           wasm.run(ranges(outPerGroup, parts).map(([c0, c1]): KernelTask => ({
             kernel: "col2imAdd",

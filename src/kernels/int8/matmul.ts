@@ -7,7 +7,8 @@
  * (per output feature) zero points and multipliers become per-row ones, as the kernel wants them;
  * A is transposed into the arena and Yᵀ back into place. With at most GEMV_MAX_ROWS rows of A
  * (batch 1), Yᵀ would have too few columns for the GEMM's 8-column panels: each row of A then goes
- * through the matrix × vector kernel (assembly/int8/gemv.ts) with the same output stages.
+ * through the matrix × vector kernel (assembly/int8/gemv.ts), which reads the same packed
+ * weights and output stages.
  *
  * With two runtime operands (attention), each batch matrix of A is packed at run time and
  * multiplied by B as it is: Y[M, N] = A[M, K] · B[K, N], per-tensor params.
@@ -31,18 +32,6 @@ function transposed(b: ArrayLike<number>, k: number, n: number): Int32Array {
  */
 export const GEMV_MAX_ROWS = 4;
 
-/** W [rows, k] (element (r, j) at r·rowStride + j·kStride of `data`) packed for gemvRequantize. */
-export function packGemvPersistent(wasm: Int8Wasm, data: Int8Array | Uint8Array, rows: number, k: number, rowStride: number, kStride: number): number {
-  const packed = wasm.persistent(wasm.exports.gemvPackedBytes(rows, k));
-  wasm.beginCall();
-  try {
-    wasm.exports.packGemvRows(wasm.putBytes(data), rows, k, rowStride, kStride, packed);
-  } finally {
-    wasm.endCall();
-  }
-  return packed;
-}
-
 export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: Int32Array | undefined): FusableKernel<[Tensor], Int8Tensor> {
   const bData = int8Data(b, "matMul B");
   if (b.dims.length !== 2) throw new Error(`linear: B must be [K, N], got [${b.dims.join(", ")}]`);
@@ -56,15 +45,9 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
   const stages = prepareStages(wasm, plan.outputStage, n, foldedBias(transposed(bData, k, n), n, k, zps, plan.aZeroPoint, bias));
   const aSigned = plan.aDType === "int8" ? 1 : 0;
   const table = new OutputTable(wasm);
-  // Weights for the matrix × vector kernel, packed at the first call with few rows.
-  let gemv: { packed: number; zeroPoints: number; perRow: number; scratch: number[] } | undefined;
-  const gemvWeights = () => gemv ??= {
-    packed: packGemvPersistent(wasm, bData, n, k, 1, n),
-    zeroPoints: zps.every((z) => z === 0) ? 0 : wasm.persistentInt32(zps),
-    perRow: zps.length > 1 ? 1 : 0,
-    // Each thread's widened input vector: kept, as small layers are dominated by per-call costs.
-    scratch: Array.from({ length: wasm.threads }, () => wasm.persistent(wasm.exports.gemvScratchBytes(k))),
-  };
+  // Each thread's widened input vector for the matrix × vector kernel, made at its first call and
+  // kept: small layers are dominated by per-call costs.
+  let gemvScratch: number[] | undefined;
   // The layout of the last input shape (the same at every call of a model with fixed shapes).
   let lastDims: readonly number[] = [];
   let lastLayout: ReturnType<typeof matMulLayout> | undefined;
@@ -79,10 +62,10 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
     const rows = aData.length / k;
     const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, layout.outDims);
     if (y.data.length === 0) return y;
-    const w = rows <= GEMV_MAX_ROWS ? gemvWeights() : undefined;
     wasm.beginCall();
     try {
-      if (w) {
+      if (rows <= GEMV_MAX_ROWS) {
+        gemvScratch ??= Array.from({ length: wasm.threads }, () => wasm.persistent(wasm.exports.gemvScratchBytes(k)));
         // Yᵀ would have `rows` columns, too few for the GEMM's 8-column panels: one matrix × vector
         // product per row of A (gemv.ts), threads splitting the output features in blocks of 4.
         const parts = n * k * rows >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
@@ -94,12 +77,11 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
           tasks.push({
             kernel: "gemvRequantize",
             args: [
-              n, k, w.packed, bData instanceof Int8Array ? 1 : 0, w.zeroPoints, w.perRow, aAt, k, aSigned, rows, r0, Math.min(n, r0 + per),
-              stages.at, stages.stride, outAt, n, table.pointer, 0,
+              n, k, packed, aAt, k, aSigned, rows, r0, Math.min(n, r0 + per), stages.at, stages.stride, outAt, n, table.pointer, 0,
             ],
           });
         }
-        wasm.run(tasks, w.scratch);
+        wasm.run(tasks, gemvScratch);
         return y;
       }
       // Aᵀ [K, rows] (for one row, A itself) and Yᵀ [N, rows] (for one row, Y itself).

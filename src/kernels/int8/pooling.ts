@@ -19,13 +19,13 @@ interface Geometry {
 }
 
 /** True when every window of every input size has at least one tap inside the image. */
-function alwaysSeesInput(g: Geometry): boolean {
+export function alwaysSeesInput(g: Geometry): boolean {
   const w = g.window;
   return !g.ceilMode && w.padTop < g.kernelH && w.padBottom < g.kernelH && w.padLeft < g.kernelW && w.padRight < g.kernelW &&
     w.dilationH === 1 && w.dilationW === 1;
 }
 
-function outputSize(g: Geometry, h: number, w: number): [number, number] {
+export function outputSize(g: Geometry, h: number, w: number): [number, number] {
   const win = g.window;
   return [
     slidingOutputSize(h, g.kernelH, win.strideH, win.padTop, win.padBottom, win.dilationH, g.ceilMode, "pool"),

@@ -43,7 +43,7 @@ export class Int8ThreadPool {
   private job = 0;
 
   constructor(
-    wasmBytes: Uint8Array,
+    module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     private readonly local: Record<string, KernelFn>,
     private readonly kernelNames: string[],
@@ -54,7 +54,7 @@ export class Int8ThreadPool {
     for (let slot = 0; slot < extraThreads; slot++) {
       const worker = new Worker(new URL("./worker.mjs", import.meta.url), {
         workerData: {
-          wasmBytes, memory, kernelNames, thread: slot + 1,
+          module, memory, kernelNames, thread: slot + 1,
           control: this.control.buffer, kernels: this.kernels.buffer, args: this.args.buffer,
           argCounts: this.argCounts.buffer, scratch: this.scratch.buffer,
         },

@@ -22,15 +22,14 @@ export interface Int8WasmExports {
   prepareStages(rows: number, bias: number, multipliers: number, shifts: number, lo: number, hi: number, zero: number, dst: number): number;
   gemmRequantize(...args: number[]): void;
   gemmAccumulate(...args: number[]): void;
-  gemvPackedBytes(rows: number, k: number): number;
   gemvScratchBytes(k: number): number;
-  packGemvRows(src: number, rows: number, k: number, rowStride: number, kStride: number, dst: number): void;
   gemvRequantize(...args: number[]): void;
   padImage(...args: number[]): void;
   depthwiseConv(...args: number[]): void;
   depthwiseScratchBytes(...args: number[]): number;
   col2imAdd(...args: number[]): void;
   requantizeRows(...args: number[]): void;
+  maxPoolRequantize(...args: number[]): void;
   pixelShuffle(...args: number[]): void;
   binaryTableSame(...args: number[]): void;
   binaryTableBlocks(...args: number[]): void;
@@ -46,7 +45,7 @@ export interface Int8WasmExports {
 }
 
 /** Kernels the worker threads can run (by name). */
-const THREADED_KERNELS = ["gemmRequantize", "gemvRequantize", "gemmAccumulate", "padImage", "depthwiseConv", "col2imAdd", "requantizeRows", "pixelShuffle", "binaryTableSame", "binaryTableBlocks", "mapBytes", "resizeNearest", "planeSums", "maxPool", "averagePool"];
+const THREADED_KERNELS = ["gemmRequantize", "gemvRequantize", "gemmAccumulate", "padImage", "depthwiseConv", "col2imAdd", "requantizeRows", "maxPoolRequantize", "pixelShuffle", "binaryTableSame", "binaryTableBlocks", "mapBytes", "resizeNearest", "planeSums", "maxPool", "averagePool"];
 const PAGE = 65536;
 /** Bytes read past the end of an operand by 8-wide loads of a partial last block. */
 export const OVERREAD = 64;
@@ -89,12 +88,13 @@ export class Int8Wasm {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new Error(`threads must be an integer in [1, 64], got ${threads}`);
     const bytes = loadInt8WasmBytes(options.wasmPath);
     this.memory = new WebAssembly.Memory({ initial: int8WasmInitialPages, maximum: int8WasmMaximumPages, shared: true });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.memory } });
+    const module = new WebAssembly.Module(bytes);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as Int8WasmExports;
     this.threads = threads;
     this.refreshViews();
     const local = this.exports as unknown as Record<string, (...args: number[]) => unknown>;
-    this.pool = threads > 1 ? new Int8ThreadPool(bytes, this.memory, local, THREADED_KERNELS, threads - 1) : null;
+    this.pool = threads > 1 ? new Int8ThreadPool(module, this.memory, local, THREADED_KERNELS, threads - 1) : null;
   }
 
   dispose(): void {
@@ -212,15 +212,18 @@ export class Int8Wasm {
     } else {
       const f = this.exports as unknown as Record<string, (...a: number[]) => void>;
       for (const t of tasks) {
-        const args = scratch ? [...t.args.slice(0, -1), scratch[0]!] : t.args;
-        f[t.kernel]!(...args);
+        // Tasks are built for this call: their scratch argument is filled in place.
+        if (scratch) t.args[t.args.length - 1] = scratch[0]!;
+        f[t.kernel]!.apply(null, t.args);
       }
     }
   }
 
   /** One scratch area of `bytes` per thread, from the arena. */
   scratchPerThread(bytes: number): number[] {
-    return Array.from({ length: this.threads }, () => this.arena(bytes));
+    const areas = [this.arena(bytes)];
+    for (let t = 1; t < this.threads; t++) areas.push(this.arena(bytes));
+    return areas;
   }
 
   /** Rounds of the dot-product peak loop on this thread; returns the integer operations done. */

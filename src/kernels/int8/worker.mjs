@@ -5,7 +5,7 @@
 // done. Protocol constants mirror thread_pool.ts.
 import { workerData } from "node:worker_threads";
 
-const { wasmBytes, memory, kernelNames, thread } = workerData;
+const { module, memory, kernelNames, thread } = workerData;
 const REQUEST = 0, CLAIM = 1, DONE = 2, FAILED = 3, READY = 4, TASKS = 5, SCRATCH_ARG = 6, EXIT = 7;
 const MAX_ARGS = 32;
 
@@ -15,7 +15,7 @@ const args = new Float64Array(workerData.args);
 const argCounts = new Int32Array(workerData.argCounts);
 const scratch = new Float64Array(workerData.scratch);
 
-const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), { env: { memory } });
+const instance = new WebAssembly.Instance(module, { env: { memory } });
 const functions = kernelNames.map((name) => instance.exports[name]);
 
 Atomics.add(control, READY, 1);

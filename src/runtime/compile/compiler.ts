@@ -35,6 +35,7 @@ import { buildSoftmax } from "../ops/softmax.js";
 import type { Program, Step } from "../program.js";
 import { fuseTables } from "./fuse_tables.js";
 import { fuseSoftmax } from "./fuse_softmax.js";
+import { fuseMaxPool } from "./fuse_max_pool.js";
 import { GraphView } from "./graph_view.js";
 import { isQOperator, lowerQOperator } from "./qoperator.js";
 import { matchLayerNorm } from "./layer_norm.js";
@@ -107,6 +108,8 @@ export interface CompileFusions {
   layerNorm?: boolean;
   /** A bias before and a DequantizeLinear after an integer Softmax, in the Softmax's kernel (compile/fuse_softmax.ts; backends with fusedSoftmax only). */
   softmax?: boolean;
+  /** A convolution and the MaxPool reading it as one kernel (compile/fuse_max_pool.ts; backends with convMaxPool only). */
+  maxPool?: boolean;
 }
 
 interface OutputMatch {
@@ -328,8 +331,10 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     for (const v of step.inputs) if (v) needed.add(v);
   }
   kept.reverse();
-  const softmaxFused = options.fusions?.softmax === false ? kept : fuseSoftmax(kept, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
-  const fused = fuseTables(softmaxFused, new Set(model.graph.outputs.map((v) => v.name)), options.backend);
+  const graphOutputs = new Set(model.graph.outputs.map((v) => v.name));
+  const poolFused = options.fusions?.maxPool === false ? kept : fuseMaxPool(kept, graphOutputs, options.backend);
+  const softmaxFused = options.fusions?.softmax === false ? poolFused : fuseSoftmax(poolFused, graphOutputs, options.backend);
+  const fused = fuseTables(softmaxFused, graphOutputs, options.backend);
   kept.length = 0;
   kept.push(...fused);
   const problems = kept.filter((s) => missing.has(s)).map((s) => missing.get(s)!);

@@ -12,13 +12,7 @@
  */
 import type { Int8Backend } from "../backend.js";
 import type { Step } from "../program.js";
-
-function readerCounts(steps: Step[], outputs: Set<string>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of steps) for (const v of s.inputs) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
-  for (const o of outputs) counts.set(o, (counts.get(o) ?? 0) + 1000);
-  return counts;
-}
+import { readerCounts } from "./fuse_tables.js";
 
 export function fuseSoftmax(steps: Step[], graphOutputs: Set<string>, backend: Int8Backend): Step[] {
   const fused = backend.fusedSoftmax;

@@ -12,7 +12,8 @@ import type { Step } from "../program.js";
 import { tableStep } from "../ops/lookup.js";
 import type { Int8Backend } from "../backend.js";
 
-function readerCounts(steps: Step[], outputs: Set<string>): Map<string, number> {
+/** How many steps read each value; graph outputs count as many readers (never fused away). */
+export function readerCounts(steps: Step[], outputs: Set<string>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of steps) for (const v of s.inputs) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
   for (const o of outputs) counts.set(o, (counts.get(o) ?? 0) + 1000);

@@ -102,14 +102,14 @@ export function buildConv(op: QuantizedOp, ctx: BuildContext) {
     inputQ.dtype as "int8" | "uint8", inputQ.zeroPoint[0]!, bias, layer, ctx);
   const weight2d = lift(w.constant, a.spatial);
   const quant = { input: inputQ, weight: weightQ, output: outputQ, ...(op.activation ? { activation: op.activation } : {}) };
-  const kernelFor = (pads: number[]) => {
-    const attrs: Conv2dAttributes = { ...to2d(a, pads), group };
-    return ctx.backend.conv2d(prepareConv2d(attrs, quant), weight2d, bias);
-  };
+  const planFor = (pads: number[]) => prepareConv2d({ ...to2d(a, pads), group } satisfies Conv2dAttributes, quant);
+  const kernelFor = (pads: number[]) => ctx.backend.conv2d(planFor(pads), weight2d, bias);
   let run: (t: Tensor) => Tensor;
   let fixedKernel: ReturnType<typeof kernelFor> | undefined;
+  let fixedPlan: ReturnType<typeof planFor> | undefined;
   if (a.pads) {
-    const kernel = kernelFor(a.pads);
+    fixedPlan = planFor(a.pads);
+    const kernel = ctx.backend.conv2d(fixedPlan, weight2d, bias);
     fixedKernel = kernel;
     run = (t) => kernel(t);
   } else {
@@ -133,10 +133,12 @@ export function buildConv(op: QuantizedOp, ctx: BuildContext) {
       return k(t);
     };
   }
-  return integerStep(ctx, op, "Conv", [x.value], ([t]) => {
+  const step = integerStep(ctx, op, "Conv", [x.value], ([t]) => {
     if (t!.dims.length !== a.spatial + 2) throw new Error(`input has rank ${t!.dims.length}, expected ${a.spatial + 2}`);
     return [lower(run(lift(t!, a.spatial)), a.spatial)];
   }, true, fixedKernel);
+  if (fixedPlan) step.facts = { kind: "conv", plan: fixedPlan, weight: weight2d, bias, spatial: a.spatial };
+  return step;
 }
 
 export function buildConvTranspose(op: QuantizedOp, ctx: BuildContext) {

@@ -47,8 +47,11 @@ export function buildMaxPool(op: QuantizedOp, ctx: BuildContext) {
   const x = runtimeQuantizedInput(op, 0, "MaxPool input");
   const out = singleOutput(op);
   const { spatial, attrs } = windowAttrs(op);
-  const kernel = ctx.backend.maxPool(prepareMaxPool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output")));
-  return integerStep(ctx, op, "MaxPool", [x.value], ([t]) => [lower(kernel(lift(t!, spatial)), spatial)]);
+  const plan = prepareMaxPool2d(attrs, perTensorQParams(x.quant, "input"), perTensorQParams(out.quant, "output"));
+  const kernel = ctx.backend.maxPool(plan);
+  const step = integerStep(ctx, op, "MaxPool", [x.value], ([t]) => [lower(kernel(lift(t!, spatial)), spatial)]);
+  step.facts = { kind: "maxPool", plan, spatial };
+  return step;
 }
 
 export function buildAveragePool(op: QuantizedOp, ctx: BuildContext) {
