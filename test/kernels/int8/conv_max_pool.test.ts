@@ -15,7 +15,7 @@ import {
 import { wasmConvMaxPool } from "../../../src/kernels/int8/conv_max_pool.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { QParams } from "../../../src/quant/qparams.js";
-import { type Int8DType, pick, qp, randomInt, randomInt8Tensor, rng } from "../reference/helpers.js";
+import { type Int8DType, pick, qp, randomInt, randomInt8Tensor, rng, sameTensor } from "../reference/helpers.js";
 
 const EDGE_ZERO_POINTS: Record<Int8DType, number[]> = { uint8: [0, 255, 128, 11], int8: [-128, 127, 0, -3] };
 
@@ -67,13 +67,7 @@ function check(wasm: Int8Wasm, random: () => number, c: Case, label: string, opt
   }
   const got = run(x);
   const what = `${label}: ${JSON.stringify(c)}`;
-  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
-  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
-  const a = got.data as ArrayLike<number>;
-  const b = expected.data as ArrayLike<number>;
-  for (let i = 0; i < b.length; i++) {
-    if (a[i] !== b[i]) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
-  }
+  sameTensor(got, expected, what);
   wasm.release(got.data);
 }
 

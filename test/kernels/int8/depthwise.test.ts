@@ -15,7 +15,7 @@ import { type FusedActivation, conv2d, newInt32Tensor, prepareConv2d } from "../
 import { PARALLEL_MIN_MACS, wasmConv2d } from "../../../src/kernels/int8/conv.js";
 import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
 import type { QParams } from "../../../src/quant/qparams.js";
-import { type Int8DType, qp, randomInt, randomInt8Tensor, rng, pick } from "../reference/helpers.js";
+import { type Int8DType, qp, randomInt, randomInt8Tensor, rng, pick, sameTensor } from "../reference/helpers.js";
 
 const EDGE_ZERO_POINTS: Record<Int8DType, number[]> = { uint8: [0, 255, 128, 7], int8: [-128, 127, 0, -9] };
 
@@ -77,13 +77,7 @@ function check(wasm: Int8Wasm, random: () => number, g: Geometry, options: Optio
   }
   const got = run(x);
   const what = `${label}: ${JSON.stringify(g)} x ${xType} (z ${input.zeroPoint[0]}) w ${wType} y ${yType} bias ${biasKind} factor ${factor}`;
-  assert.deepEqual(got.dims, expected.dims, `${what}: dims`);
-  assert.equal(got.dtype, expected.dtype, `${what}: dtype`);
-  const a = got.data as ArrayLike<number>;
-  const b = expected.data as ArrayLike<number>;
-  for (let i = 0; i < b.length; i++) {
-    if (a[i] !== b[i]) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
-  }
+  sameTensor(got, expected, what);
 }
 
 function randomGeometry(random: () => number): Geometry {
