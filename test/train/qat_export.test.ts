@@ -10,7 +10,6 @@ import { encodeModel } from "../../src/onnx/encode.js";
 import { trainEpoch, type LabelledImages } from "../../src/train/classifier.js";
 import { Sgd } from "../../src/train/optimizers.js";
 import { constantLr } from "../../src/train/schedule.js";
-import { sequentialToModel } from "../../src/train/export-graph.js";
 import { Rng } from "../../src/train/init.js";
 import { Sequential, type LayerSpec } from "../../src/train/layers.js";
 import { argmaxRows } from "../../src/train/loss.js";

@@ -125,7 +125,6 @@ export function wasmConv2d(wasm: Int8Wasm, plan: Conv2dPlan, weight: Tensor, bia
   const group = plan.group;
   if (outChannels % group !== 0) throw new Error(`conv2d: ${outChannels} output channels are not divisible by group ${group}`);
   const perGroupOut = outChannels / group;
-  const k = groupChannels * kh * kw;
   const zps = plan.weightZeroPoints;
   if (zps.length !== 1 && zps.length !== outChannels) throw new Error(`conv2d: ${zps.length} weight zero points for ${outChannels} channels`);
   if (bias && bias.length !== outChannels) throw new Error(`conv2d: bias has ${bias.length} values for ${outChannels} channels`);

@@ -46,7 +46,7 @@ export class Int8ThreadPool {
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     private readonly local: Record<string, KernelFn>,
-    private readonly kernelNames: string[],
+    kernelNames: string[],
     readonly extraThreads: number,
   ) {
     if (extraThreads + 1 > MAX_THREADS) throw new Error(`at most ${MAX_THREADS} threads`);

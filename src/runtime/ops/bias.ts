@@ -34,7 +34,7 @@ export function resolveBias(
 ): Int32Array | undefined {
   if (!input) return undefined;
   const accScale = (c: number) => inputScale * weightScales[weightScales.length === 1 ? 0 : c]!;
-  const spread = (length: number, what: string) => {
+  const spread = (length: number) => {
     if (length !== channels && length !== 1) {
       throw new Error(`layer ${layer}: bias has ${length} values but the layer has ${channels} output channels`);
     }
@@ -46,8 +46,8 @@ export function resolveBias(
     const q = input.quant;
     if (q.dtype !== "int32") throw new NotInteger(`bias is ${q.dtype}, expected int32`);
     const values = input.constant.data as Int32Array;
-    const at = spread(values.length, "bias");
-    const scaleAt = spread(q.scale.length, "bias scale");
+    const at = spread(values.length);
+    const scaleAt = spread(q.scale.length);
     let rescaled = false;
     for (let c = 0; c < channels; c++) {
       const s = q.scale[scaleAt(c)]!;
@@ -65,7 +65,7 @@ export function resolveBias(
     if (rescaled) ctx.warn(`layer ${layer}: bias scale differs from input scale × weight scale; the bias was requantized`);
   } else if (input.kind === "constant") {
     const values = toFloat32(input.tensor);
-    const at = spread(values.length, "bias");
+    const at = spread(values.length);
     for (let c = 0; c < channels; c++) {
       const v = roundHalfToEven(values[at(c)]! / accScale(c));
       if (!Number.isFinite(v) || v > INT32_MAX || v < INT32_MIN) saturated++;

@@ -19,7 +19,7 @@ import { planQuantization, type BiasPlan, type QuantPlan, type WeightPlan } from
 import { requiredOpset, resolvePreset, type Preset, type PresetName } from "../../plan/preset.js";
 import type { Range } from "../../plan/resolve.js";
 import { qRange, type QuantDType } from "../../quant/dtype.js";
-import { qparamsFromRange, qparamsFromRanges, symmetricZeroPoint, type QParams } from "../../quant/qparams.js";
+import { qparamsFromRange, qparamsFromRanges, type QParams } from "../../quant/qparams.js";
 import { normalizeAxis } from "../../quant/axis.js";
 import { channelRanges, tensorRange } from "../../quant/weights.js";
 import { add } from "../arith.js";

@@ -8,7 +8,6 @@
  * goldens in test/kernels/reference/), so equality here carries those checks over.
  */
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import {
   type Conv2dAttributes, type FusedActivation, conv2d, convTranspose2d, matMul, newInt32Tensor, prepareConv2d,
   prepareConvTranspose2d, prepareMatMul,
