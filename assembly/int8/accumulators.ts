@@ -99,30 +99,34 @@ export function pixelShuffle(rows: usize, h: i32, w: i32, kh: i32, kw: i32, c0: 
  * non-decreasing over the accumulators' range, which the caller guarantees (no int32 wrap in the
  * bias add or left shift): the max of the requantized values is the requantized max. A quarter
  * of the requantizations of a 2×2 pool, and no 8-bit plane between the two ops. Every window must
- * hold at least one tap inside the plane (the caller checks). `rowMax` is scratch for OW + 8 i32.
+ * hold at least one tap inside the plane (the caller checks). `maxima` is scratch for OH·OW + 8 i32.
  */
 export function maxPoolRequantize(
   acc: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
-  c0: i32, c1: i32, stages: usize, stageStride: i32, short: i32, outSigned: i32, out: usize, table: usize, rowMax: usize,
+  c0: i32, c1: i32, stages: usize, stageStride: i32, short: i32, outSigned: i32, out: usize, table: usize, maxima: usize,
 ): void {
-  if (short != 0) maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, false, outSigned != 0, out, table, rowMax);
-  else maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, true, outSigned != 0, out, table, rowMax);
+  if (short != 0) maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, false, outSigned != 0, out, table, maxima);
+  else maxPoolRequantizeWith(acc, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, c0, c1, stages, stageStride, true, outSigned != 0, out, table, maxima);
 }
 
 // @ts-ignore: decorator
 @inline function maxPoolRequantizeWith(
   acc: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
-  c0: i32, c1: i32, stages: usize, stageStride: i32, general: bool, os: bool, out: usize, table: usize, rowMax: usize,
+  c0: i32, c1: i32, stages: usize, stageStride: i32, general: bool, os: bool, out: usize, table: usize, maxima: usize,
 ): void {
   // The usual 2×2 window, stride 2, inside the plane: four maxima from eight accumulators of each
   // of two rows (reads up to 7 past a row's end; the caller leaves slack past the last plane).
   const twoByTwo = kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && dh == 1 && dw == 1 && 2 * oh <= h && 2 * ow <= w;
+  const pooled = oh * ow;
   for (let c = c0; c < c1; c++) {
     const plane = acc + <usize>((c * h * w) << 2);
-    const st = stages + <usize>(c * stageStride);
-    const dst = out + <usize>(c * oh * ow);
+    // The channel's maxima first, row after row into `maxima`, then one pass of output stages
+    // over all of them: whole blocks of 8 even when a pooled row is short (4 on a LeNet).
     for (let oy = 0; oy < oh; oy++) {
+      const rowMax = maxima + (<usize>(oy * ow) << 2);
       if (twoByTwo) {
+        // Groups of 4 may run past the row's end into the next row's first slots, which that row
+        // then overwrites (and past the last row into the scratch's slack).
         const row0 = plane + <usize>((2 * oy * w) << 2);
         const row1 = row0 + (<usize>w << 2);
         for (let ox = 0; ox < ow; ox += 4) {
@@ -147,16 +151,17 @@ export function maxPoolRequantize(
           store<i32>(rowMax + (<usize>ox << 2), best);
         }
       }
-      const o = dst + <usize>(oy * ow);
-      for (let j = 0; j < ow; j += 8) {
-        // Lanes past OW hold stale values whose bytes are not stored.
-        storeBytes8(
-          o + <usize>j,
-          requantize4Staged(v128.load(rowMax + (<usize>j << 2)), st, general),
-          requantize4Staged(v128.load(rowMax + (<usize>j << 2), 16), st, general),
-          os, min(8, ow - j), table,
-        );
-      }
+    }
+    const st = stages + <usize>(c * stageStride);
+    const dst = out + <usize>(c * pooled);
+    for (let j = 0; j < pooled; j += 8) {
+      // Lanes past the plane hold stale values whose bytes are not stored.
+      storeBytes8(
+        dst + <usize>j,
+        requantize4Staged(v128.load(maxima + (<usize>j << 2)), st, general),
+        requantize4Staged(v128.load(maxima + (<usize>j << 2), 16), st, general),
+        os, min(8, pooled - j), table,
+      );
     }
   }
 }

@@ -84,7 +84,29 @@ export function gemvRequantize(
     }
     if (k & 1) store<i16>(scratch + (<usize>k << 1), 0);
     const dst = out + <usize>(v * ldo);
-    for (let rb = r0; rb < end; rb += MR) {
+    let rb = r0;
+    // Four blocks (16 rows) at a time: each input pair is broadcast once for all four, and the
+    // four sums are independent chains.
+    for (; rb + 4 * MR <= end; rb += 4 * MR) {
+      let pw = w + <usize>(rb / MR) * blockBytes;
+      let px = scratch;
+      const pwEnd = pw + blockBytes;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      while (pw < pwEnd) {
+        const xp = v128.load32_splat(px);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), xp));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw + blockBytes), xp));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(pw + 2 * blockBytes), xp));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(pw + 3 * blockBytes), xp));
+        pw += 16;
+        px += 4;
+      }
+      finishBlock(a0, rb, end, stages, stageStride, dst, table);
+      finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
+      finishBlock(a2, rb + 2 * MR, end, stages, stageStride, dst, table);
+      finishBlock(a3, rb + 3 * MR, end, stages, stageStride, dst, table);
+    }
+    for (; rb < end; rb += MR) {
       let pw = w + <usize>(rb / MR) * blockBytes;
       let px = scratch;
       const pwEnd = pw + blockBytes;

@@ -28,7 +28,7 @@ import type { QParams } from "../quant/qparams.js";
 import { dequantizeTensor, quantizeTensor } from "../quant/quantize.js";
 import { dequantizePerTensor, quantizePerTensor } from "../kernels/int8/quantize.js";
 import { roundHalfToEven } from "../quant/rounding.js";
-import { type Tensor, sizeOf, toFloat32, toNumbers } from "../tensor/tensor.js";
+import { type Tensor, numberAt, sizeOf, toFloat32, toNumbers } from "../tensor/tensor.js";
 import { unaryView } from "./compile/unary_functions.js";
 import { samePads } from "./ops/conv.js";
 import type { Step, StepKind } from "./program.js";
@@ -65,17 +65,17 @@ const QUANT_DTYPES: readonly string[] = ["int8", "uint8", "int16", "uint16", "in
 
 function quantizeLinear(node: Node, backend: Int8Backend | undefined): Run {
   const quantizeFast = backend?.quantizePerTensor ?? quantizePerTensor;
+  const code = attr(node, "output_dtype", "int");
   return (inputs) => {
     const x = requireTensor(inputs, 0, "x");
     const zp = inputs[2];
-    const code = attr(node, "output_dtype", "int");
     const dtype = (zp?.dtype ?? (code === 3 ? "int8" : "uint8")) as QuantDType;
     if (!QUANT_DTYPES.includes(dtype)) throw new Error(`QuantizeLinear to ${dtype} is not supported`);
     const scale = requireTensor(inputs, 1, "scale");
     if (x.dtype === "float32" && scale.data.length === 1 && (dtype === "int8" || dtype === "uint8")) {
-      const s = toFloat32(scale)[0]!;
+      const s = Math.fround(numberAt(scale));
       if (!(s > 0) || !Number.isFinite(s)) throw new Error(`QuantizeLinear scale must be finite and > 0, got ${s}`);
-      const z = zp ? toNumbers(zp)[0]! : 0;
+      const z = zp ? numberAt(zp) : 0;
       return [{ dtype, dims: [...x.dims], data: quantizeFast(x.data as Float32Array, s, z, dtype) }];
     }
     return [quantizeTensor(x, runtimeQParams(node, scale, zp, dtype, x.dims.length))];
@@ -102,8 +102,8 @@ function dequantizeLinear(node: Node): Run {
     }
     if (!QUANT_DTYPES.includes(x.dtype)) throw new Error(`DequantizeLinear of ${x.dtype} is not supported`);
     if ((x.dtype === "int8" || x.dtype === "uint8") && scale.data.length === 1) {
-      const s = toFloat32(scale)[0]!;
-      const z = zp ? toNumbers(zp)[0]! : 0;
+      const s = Math.fround(numberAt(scale));
+      const z = zp ? numberAt(zp) : 0;
       return [float32(x.dims, dequantizePerTensor(x.data as Int8Array | Uint8Array, s, z))];
     }
     return [dequantizeTensor(x, runtimeQParams(node, scale, zp, x.dtype as QuantDType, x.dims.length))];

@@ -72,35 +72,60 @@ export interface Program {
   exportTensor?: (t: Tensor) => Tensor;
 }
 
-/** The index of the last step reading each value; graph outputs live to the end. */
-function lastUses(program: Program): Map<string, number> {
+/**
+ * What runProgram derives from a program once. Values live in numbered slots (an array per run
+ * instead of a map by name), and each step's reads, writes and the values it ends are slot lists.
+ */
+interface RunPlan {
+  /** The step list the plan was made for (a new or longer list makes a new plan). */
+  steps: Step[];
+  stepCount: number;
+  slotOf: Map<string, number>;
+  /** The slots at the start of a run: the constants, the rest empty. */
+  initial: (Tensor | undefined)[];
+  /** Per step: the slot of each input (−1: an omitted optional input). */
+  reads: Int32Array[];
+  /** Per step: the slot of each output (−1: omitted, or read by nobody and no graph output). */
+  writes: Int32Array[];
+  /** Per step: the slots of produced values whose last reader it is. */
+  ends: Int32Array[];
+  outputs: Int32Array;
+}
+
+function makeRunPlan(program: Program): RunPlan {
+  const slotOf = new Map<string, number>();
+  const slot = (name: string) => {
+    let s = slotOf.get(name);
+    if (s === undefined) slotOf.set(name, (s = slotOf.size));
+    return s;
+  };
+  for (const name of program.constants.keys()) slot(name);
+  for (const name of program.inputNames) slot(name);
+  // The index of the last step reading each value; graph outputs live to the end.
   const last = new Map<string, number>();
   program.steps.forEach((s, i) => {
     for (const v of s.inputs) if (v) last.set(v, i);
   });
   for (const o of program.outputNames) last.set(o, Infinity);
-  return last;
-}
-
-/** What runProgram derives from a program once: the last uses, and the values each step ends. */
-interface RunPlan {
-  last: Map<string, number>;
-  /** Per step: the distinct non-constant inputs whose last reader it is. */
-  dying: string[][];
+  const reads = program.steps.map((step) => Int32Array.from(step.inputs, (name) => (name ? slot(name) : -1)));
+  const writes = program.steps.map((step) => Int32Array.from(step.outputs, (name) => (name && last.has(name) ? slot(name) : -1)));
+  const ends = program.steps.map((step, index) => Int32Array.from(
+    [...new Set(step.inputs)].filter((name) => name && last.get(name) === index && !program.constants.has(name)), slot));
+  const outputs = Int32Array.from(program.outputNames, slot);
+  const initial: (Tensor | undefined)[] = new Array(slotOf.size).fill(undefined);
+  for (const [name, t] of program.constants) initial[slotOf.get(name)!] = t;
+  return { steps: program.steps, stepCount: program.steps.length, slotOf, initial, reads, writes, ends, outputs };
 }
 
 function runPlan(program: Program): RunPlan {
   const cached = runPlans.get(program);
-  if (cached && cached.steps === program.steps.length) return cached.plan;
-  const last = lastUses(program);
-  const dying = program.steps.map((step, index) =>
-    [...new Set(step.inputs)].filter((name) => name && last.get(name) === index && !program.constants.has(name)));
-  const plan = { last, dying };
-  runPlans.set(program, { steps: program.steps.length, plan });
+  if (cached && cached.steps === program.steps && cached.stepCount === program.steps.length) return cached;
+  const plan = makeRunPlan(program);
+  runPlans.set(program, plan);
   return plan;
 }
 
-const runPlans = new WeakMap<Program, { steps: number; plan: RunPlan }>();
+const runPlans = new WeakMap<Program, RunPlan>();
 
 /** Wall time of one step of one run, for profiles. */
 export interface StepTiming {
@@ -111,87 +136,111 @@ export interface StepTiming {
 }
 
 /**
- * Runs every step in order. Errors name the step's nodes. With `timings`, each step's time is
- * appended. Step outputs are reference-counted by their data (views such as Reshape share it) and
- * handed to program.release when the last value using the data is dead.
+ * Step outputs' data in use: views such as Reshape's share their input's data, so outputs are
+ * counted by data, and handed to program.release when the last value using the data is dead.
  */
-export function runProgram(program: Program, feeds: Map<string, Tensor>, timings?: StepTiming[]): Map<string, Tensor> {
-  const values = new Map<string, Tensor>(program.constants);
-  for (const [k, v] of feeds) values.set(k, v);
-  const { last, dying } = runPlan(program);
-  const references = new Map<object, number>();
-  const produced = new Set<string>();
-  const hold = (t: Tensor) => references.set(t.data, (references.get(t.data) ?? 0) + 1);
-  const drop = (t: Tensor) => {
-    const count = (references.get(t.data) ?? 1) - 1;
-    if (count > 0) {
-      references.set(t.data, count);
-      return;
-    }
-    references.delete(t.data);
-    program.release?.(t);
-  };
-  try {
-    return runSteps();
-  } finally {
-    // After an error (or for values nobody read), free whatever is still held.
-    for (const name of produced) {
-      const t = values.get(name);
-      if (t) drop(t);
-    }
+class LiveData {
+  private readonly counts = new Map<object, number>();
+
+  constructor(private readonly release: ((t: Tensor) => void) | undefined) {}
+
+  hold(t: Tensor): void {
+    this.counts.set(t.data, (this.counts.get(t.data) ?? 0) + 1);
   }
 
-  function runSteps(): Map<string, Tensor> {
-    const steps = program.steps;
-    for (let index = 0; index < steps.length; index++) {
-      const step = steps[index]!;
-      const inputs: (Tensor | undefined)[] = new Array(step.inputs.length);
-      for (let i = 0; i < step.inputs.length; i++) {
-        const name = step.inputs[i]!;
-        if (!name) continue;
-        const t = values.get(name);
-        if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${name}, which no earlier step produced`);
-        inputs[i] = t;
-      }
-      let outputs: Tensor[];
-      const start = timings ? performance.now() : 0;
-      try {
-        outputs = step.run(inputs);
-        if (timings) timings.push({ step: index, opType: step.opType, kind: step.kind, ms: performance.now() - start });
-      } catch (e) {
-        const err = e as Error;
-        throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
-      }
-      for (let i = 0; i < step.outputs.length; i++) {
-        const name = step.outputs[i]!;
-        const t = outputs[i];
-        if (!name || t === undefined) continue;
-        const previous = produced.has(name) ? values.get(name) : undefined;
-        if (previous) drop(previous);
-        values.set(name, t);
-        hold(t);
-        produced.add(name);
-        if (!last.has(name)) {
-          // Nothing reads it and it is no graph output.
-          drop(t);
-          produced.delete(name);
-          values.delete(name);
-        }
-      }
-      for (const name of dying[index]!) {
-        const t = values.get(name);
-        values.delete(name);
-        if (t && produced.delete(name)) drop(t);
-      }
+  drop(t: Tensor): void {
+    const count = (this.counts.get(t.data) ?? 1) - 1;
+    if (count > 0) {
+      this.counts.set(t.data, count);
+      return;
     }
-    const out = new Map<string, Tensor>();
-    for (const name of program.outputNames) {
-      const t = values.get(name);
-      if (t === undefined) throw new Error(`graph output ${name} was not produced`);
-      out.set(name, program.exportTensor ? program.exportTensor(t) : t);
-    }
-    return out;
+    this.counts.delete(t.data);
+    this.release?.(t);
   }
+}
+
+/**
+ * Runs every step in order. Errors name the step's nodes. With `timings`, each step's time is
+ * appended. Values a step produced are dropped after their last reader (see LiveData).
+ */
+export function runProgram(program: Program, feeds: Map<string, Tensor>, timings?: StepTiming[]): Map<string, Tensor> {
+  const plan = runPlan(program);
+  const values = plan.initial.slice();
+  for (const [name, t] of feeds) {
+    const s = plan.slotOf.get(name);
+    if (s !== undefined) values[s] = t;
+  }
+  // produced[s]: slot s holds a value a step of this run produced (and must drop).
+  const produced = new Uint8Array(values.length);
+  const live = new LiveData(program.release);
+  try {
+    return runSteps(program, plan, values, produced, live, timings);
+  } finally {
+    // After an error (or for values nobody read), free whatever is still held.
+    for (let s = 0; s < values.length; s++) if (produced[s]) live.drop(values[s]!);
+  }
+}
+
+function runSteps(
+  program: Program, plan: RunPlan, values: (Tensor | undefined)[], produced: Uint8Array, live: LiveData, timings: StepTiming[] | undefined,
+): Map<string, Tensor> {
+  const steps = program.steps;
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index]!;
+    const reads = plan.reads[index]!;
+    const inputs: (Tensor | undefined)[] = new Array(reads.length);
+    for (let i = 0; i < reads.length; i++) {
+      const s = reads[i]!;
+      if (s < 0) continue;
+      const t = values[s];
+      if (t === undefined) throw new Error(`step ${describeStep(step)} reads ${step.inputs[i]}, which no earlier step produced`);
+      inputs[i] = t;
+    }
+    let outputs: Tensor[];
+    const start = timings ? performance.now() : 0;
+    try {
+      outputs = step.run(inputs);
+      if (timings) timings.push({ step: index, opType: step.opType, kind: step.kind, ms: performance.now() - start });
+    } catch (e) {
+      const err = e as Error;
+      throw new Error(`${describeStep(step)}: ${err.message}`, { cause: err });
+    }
+    const writes = plan.writes[index]!;
+    for (let i = 0; i < writes.length; i++) {
+      const t = outputs[i];
+      if (t === undefined) continue;
+      const s = writes[i]!;
+      if (s < 0) {
+        // Nothing reads it and it is no graph output (or the step has no such output).
+        if (step.outputs[i]) {
+          live.hold(t);
+          live.drop(t);
+        }
+        continue;
+      }
+      if (produced[s]) live.drop(values[s]!);
+      values[s] = t;
+      live.hold(t);
+      produced[s] = 1;
+    }
+    const ends = plan.ends[index]!;
+    for (let i = 0; i < ends.length; i++) {
+      const s = ends[i]!;
+      const t = values[s];
+      values[s] = undefined;
+      if (t && produced[s]) {
+        produced[s] = 0;
+        live.drop(t);
+      }
+    }
+  }
+  const out = new Map<string, Tensor>();
+  program.outputNames.forEach((name, i) => {
+    const t = values[plan.outputs[i]!];
+    if (t === undefined) throw new Error(`graph output ${name} was not produced`);
+    out.set(name, program.exportTensor ? program.exportTensor(t) : t);
+  });
+  return out;
 }
 
 export function describeStep(step: Step): string {

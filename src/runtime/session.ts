@@ -59,11 +59,12 @@ function checkFeed(info: ValueInfo, t: Tensor): void {
     if (info.shape.length !== t.dims.length) {
       throw new Error(`input ${info.name}: expected rank ${info.shape.length} [${info.shape.map((d) => d ?? "?").join(", ")}], got dims [${t.dims.join(", ")}]`);
     }
-    info.shape.forEach((d, i) => {
+    for (let i = 0; i < info.shape.length; i++) {
+      const d = info.shape[i];
       if (typeof d === "number" && d !== t.dims[i]) {
         throw new Error(`input ${info.name}: dim ${i} must be ${d}, got dims [${t.dims.join(", ")}]`);
       }
-    });
+    }
   }
 }
 
@@ -108,6 +109,7 @@ export function createIntegerSession(model: Model | string | Uint8Array, options
   program.release = (t) => backend.release(t);
   program.exportTensor = (t) => backend.exportTensor(t);
   const inputs = m.graph.inputs.filter((v) => program.inputNames.includes(v.name));
+  const inputByName = new Map(inputs.map((v) => [v.name, v]));
   const outputs = m.graph.outputs;
   let disposed = false;
   return {
@@ -130,17 +132,20 @@ export function createIntegerSession(model: Model | string | Uint8Array, options
   };
 
   function checkFeeds(feeds: Record<string, Tensor>): Map<string, Tensor> {
-      if (disposed) throw new Error("the session was disposed");
-      if (feeds === null || typeof feeds !== "object") throw new Error("feeds must be an object { inputName: tensor }");
-      const map = new Map<string, Tensor>();
-      for (const name of Object.keys(feeds)) {
-        const info = inputs.find((v) => v.name === name);
-        if (!info) throw new Error(`unknown input ${name}; the model's inputs are: ${inputs.map((v) => v.name).join(", ")}`);
-        checkFeed(info, feeds[name]!);
-        map.set(name, feeds[name]!);
-      }
+    if (disposed) throw new Error("the session was disposed");
+    if (feeds === null || typeof feeds !== "object") throw new Error("feeds must be an object { inputName: tensor }");
+    const map = new Map<string, Tensor>();
+    for (const name in feeds) {
+      if (!Object.hasOwn(feeds, name)) continue;
+      const info = inputByName.get(name);
+      if (!info) throw new Error(`unknown input ${name}; the model's inputs are: ${inputs.map((v) => v.name).join(", ")}`);
+      checkFeed(info, feeds[name]!);
+      map.set(name, feeds[name]!);
+    }
+    if (map.size !== inputs.length) {
       const absent = inputs.filter((v) => !map.has(v.name)).map((v) => v.name);
-      if (absent.length) throw new Error(`missing input${absent.length > 1 ? "s" : ""}: ${absent.join(", ")}`);
-      return map;
+      throw new Error(`missing input${absent.length > 1 ? "s" : ""}: ${absent.join(", ")}`);
+    }
+    return map;
   }
 }

@@ -61,6 +61,13 @@ export function toNumbers(t: Tensor): number[] {
   return Array.from(t.data as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
+/** Element i of a numeric tensor as a number (without converting the whole tensor). */
+export function numberAt(t: Tensor, i = 0): number {
+  if (Array.isArray(t.data)) throw new Error("string tensor has no numbers");
+  if (t.dtype === "float16") return halfToFloat((t.data as Uint16Array)[i]!);
+  return Number((t.data as ArrayLike<number | bigint>)[i]);
+}
+
 /** Float32 view of any numeric tensor (copies unless already float32). */
 export function toFloat32(t: Tensor): Float32Array {
   if (t.dtype === "float32") return t.data as Float32Array;

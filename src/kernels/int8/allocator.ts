@@ -5,8 +5,8 @@
  *
  * Blocks are 16-byte aligned. Free blocks are kept sorted by address and merged with their
  * neighbours; a request that fits no free block extends the used range at its end (the caller
- * grows the memory). Three kinds of data share the memory: packed weights (never freed), the
- * activations of a run (freed after their last reader), and each kernel call's scratch.
+ * grows the memory). It holds packed weights (never freed) and the activations of a run (freed
+ * after their last reader); each kernel call's scratch is stacked past `end` by Int8Wasm.arena.
  */
 
 export class Allocator {

@@ -101,7 +101,7 @@ export function wasmConvMaxPool(
           });
         }
       }
-      wasm.run(tasks, wasm.scratchPerThread(4 * (ow + 8)));
+      wasm.run(tasks, wasm.scratchPerThread(4 * (oh * ow + 8)));
     } finally {
       wasm.endCall();
     }

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Int8ThreadPool, type KernelTask } from "./thread_pool.js";
-import { Allocator } from "./allocator.js";
+import { Allocator, align16 } from "./allocator.js";
 import type { Int8Data, Int8DType, Int8Tensor } from "../reference/common.js";
 import { buildInt8Wasm, defaultInt8WasmPath, int8WasmInitialPages, int8WasmIsFresh, int8WasmMaximumPages } from "./build.js";
 
@@ -74,10 +74,14 @@ export class Int8Wasm {
   private readonly memory: WebAssembly.Memory;
   private readonly pool: Int8ThreadPool | null;
   private readonly allocator = new Allocator(64);
-  /** Scratch blocks of the current call. */
-  private readonly callBlocks: number[] = [];
+  /**
+   * The end of the open call's scratch, 0 when it has none. Scratch is stacked past the
+   * allocator's last block, [allocator.end, scratchTop), and dropped whole by endCall: a call's
+   * blocks all die together, so they need no allocator bookkeeping.
+   */
+  private scratchTop = 0;
   /** Resident tensors: data view → its block. */
-  private readonly resident = new WeakMap<object, number>();
+  private readonly resident = new Map<object, number>();
   u8!: Uint8Array;
   i8!: Int8Array;
   i16!: Int16Array;
@@ -126,6 +130,8 @@ export class Int8Wasm {
   }
 
   private allocate(bytes: number): number {
+    // A block would land on the call's scratch (kernels allocate their outputs before beginCall).
+    if (this.scratchTop !== 0) throw new Error("int8 kernels: a block was allocated during a call that holds scratch");
     const at = this.allocator.alloc(bytes + OVERREAD);
     this.ensure(this.allocator.end);
     return at;
@@ -148,14 +154,15 @@ export class Int8Wasm {
   }
 
   endCall(): void {
-    for (const at of this.callBlocks) this.allocator.release(at);
-    this.callBlocks.length = 0;
+    this.scratchTop = 0;
   }
 
   /** Scratch bytes for this call (16-byte aligned, with slack for over-reads). */
   arena(bytes: number): number {
-    const at = this.allocate(bytes);
-    this.callBlocks.push(at);
+    if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`cannot allocate ${bytes} bytes of scratch`);
+    const at = this.scratchTop === 0 ? this.allocator.end : this.scratchTop;
+    this.scratchTop = at + align16(bytes + OVERREAD);
+    this.ensure(this.scratchTop);
     return at;
   }
 
@@ -195,9 +202,9 @@ export class Int8Wasm {
     this.allocator.release(at);
   }
 
-  /** Bytes currently allocated (weights, live activations, scratch). */
+  /** Bytes currently allocated (weights, live activations, the open call's scratch). */
   get allocatedBytes(): number {
-    return this.allocator.allocatedBytes;
+    return this.allocator.allocatedBytes + (this.scratchTop === 0 ? 0 : this.scratchTop - this.allocator.end);
   }
 
   /**

@@ -2,7 +2,7 @@
  * The WebAssembly table, movement and boundary kernels against the reference kernels, bit for bit:
  * binary tables (Add, Sub, Mul) under every broadcasting layout, Concat, nearest Resize and
  * GlobalAveragePool with and without requantization, QuantizeLinear (ties, infinities, NaN), and
- * the allocator under the engine's memory (no overlaps, everything returned).
+ * the allocator under the engine's memory (no overlaps, everything returned), and each call's scratch.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +18,7 @@ import { quantizePerTensor, wasmQuantizePerTensor } from "../../../src/kernels/i
 import { binaryByteTable } from "../../../src/kernels/int8/tables.js";
 import { wasmAveragePool, wasmMaxPool } from "../../../src/kernels/int8/pooling.js";
 import { Allocator } from "../../../src/kernels/int8/allocator.js";
-import { Int8Wasm } from "../../../src/kernels/int8/wasm.js";
+import { Int8Wasm, OVERREAD } from "../../../src/kernels/int8/wasm.js";
 import { quantize } from "../../../src/quant/quantize.js";
 import type { Tensor } from "../../../src/tensor/tensor.js";
 import { qp, randomInt, randomInt8Tensor, rng, sameTensor } from "../reference/helpers.js";
@@ -173,4 +173,35 @@ test("the allocator never hands out overlapping blocks and gets everything back"
   assert.equal(a.allocatedBytes, 0);
   assert.equal(a.end, 64, "the used range shrinks back to its start");
   assert.throws(() => a.release(64), /not an allocated block/);
+});
+
+test("a call's scratch is stacked past every block, refuses blocks on top of it, and is dropped whole by endCall", () => {
+  const wasm = new Int8Wasm({ threads: 1 });
+  try {
+    const t = wasm.newTensor("uint8", [100]);
+    const tAt = wasm.offsetOf(t.data)!;
+    const held = wasm.allocatedBytes;
+    wasm.beginCall();
+    const a = wasm.arena(10);
+    const b = wasm.arena(1000);
+    assert.equal(a % 16, 0);
+    assert.equal(b % 16, 0);
+    assert.ok(a >= tAt + 100 + OVERREAD, "scratch starts past the tensor and its over-read slack");
+    assert.ok(b >= a + 10 + OVERREAD, "scratch blocks do not overlap");
+    assert.ok(wasm.allocatedBytes >= held + 1010, "the open call's scratch is counted");
+    assert.throws(() => wasm.newTensor("int8", [4]), /allocated during a call that holds scratch/);
+    // Scratch past the memory's end grows it; the views follow.
+    const big = wasm.arena(48 << 20);
+    wasm.u8[big + (48 << 20) - 1] = 7;
+    assert.equal(wasm.u8[big + (48 << 20) - 1], 7);
+    wasm.endCall();
+    assert.equal(wasm.allocatedBytes, held, "endCall drops every scratch block");
+    const u = wasm.newTensor("int8", [4]);
+    assert.equal(wasm.offsetOf(u.data), a, "the next block takes the scratch's place");
+    wasm.release(u.data);
+    wasm.release(t.data);
+    assert.equal(wasm.allocatedBytes, 0);
+  } finally {
+    wasm.dispose();
+  }
 });
