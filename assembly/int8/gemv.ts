@@ -13,6 +13,10 @@
 // 2^32 like the reference's int32 arithmetic (src/kernels/reference/matmul.ts), so the order of
 // the additions does not matter.
 //
+// Symmetric int8 weights (every zero point 0, octet's default) can instead stay bytes
+// (packNarrowRows): half the memory to read, which is what a batch-1 layer waits on when its
+// weights are not in the cache; one load widened twice gives the same i16 pairs.
+//
 // Zero points: the weights' are in the packed differences; the input's, as for the GEMM, is
 // folded into the stages' bias by the caller (−z_x·Σ_k (w[r, k] − z_w[r]); x is used raw). The
 // output stage is applied per row in scalar arithmetic, the same operations as requantize4Staged's
@@ -21,9 +25,45 @@
 // @ts-ignore: decorator
 @inline const MR: i32 = 4;
 
-/** Bytes of scratch one gemvRequantize call needs: the input vector widened to i16, k rounded up to even. */
+/**
+ * Bytes of scratch one gemvRequantize call needs: the input vector widened to i16, k rounded up to
+ * a multiple of 4 (the narrow layout reads two pairs at a time).
+ */
 export function gemvScratchBytes(k: i32): i32 {
-  return ((k + 1) >> 1) * 4;
+  return ((k + 3) >> 2) * 8;
+}
+
+/** Bytes of packNarrowRows's layout of `rows` × `k` weights. */
+export function narrowRowsBytes(rows: i32, k: i32): i32 {
+  return ((rows + MR - 1) / MR) * ((k + 3) >> 2) * 16;
+}
+
+/**
+ * The narrow layout, for int8 weights whose zero points are all 0 (symmetric, octet's default):
+ * w − z_w = w fits a byte, so the weights stay bytes — half the memory traffic of packRows's i16
+ * pairs, which a batch-1 fully connected layer is bound by once its weights leave the cache. For
+ * each block of 4 rows and k quad q, 16 bytes: the 4 rows' (w[r, 4q], w[r, 4q + 1]), then their
+ * (w[r, 4q + 2], w[r, 4q + 3]); i16x8.extend_low / extend_high of one load are then packRows's
+ * layout of pairs 2q and 2q + 1. Zeros past k and past `rows`. Element (m, j) at
+ * src + m·rowStride + j·kStride.
+ */
+export function packNarrowRows(src: usize, rows: i32, k: i32, rowStride: i32, kStride: i32, dst: usize): void {
+  const quads = (k + 3) >> 2;
+  for (let mb = 0; mb < rows; mb += MR) {
+    const block = dst + <usize>((mb / MR) * quads * 16);
+    for (let q = 0; q < quads; q++) {
+      for (let half = 0; half < 2; half++) {
+        for (let r = 0; r < MR; r++) {
+          for (let e = 0; e < 2; e++) {
+            const m = mb + r;
+            const j = 4 * q + 2 * half + e;
+            const v: i8 = m < rows && j < k ? load<i8>(src + <usize>(m * rowStride + j * kStride)) : 0;
+            store<i8>(block + <usize>(q * 16 + half * 8 + r * 2 + e), v);
+          }
+        }
+      }
+    }
+  }
 }
 
 /** Row r's output stage (output_stage.ts layout) applied to one accumulator, scalar. */
@@ -60,19 +100,18 @@ export function gemvScratchBytes(k: i32): i32 {
 }
 
 /**
- * `count` vectors x_v (at x + v·ldx, k bytes each) times the packed W (packRows in gemm.ts, `rows`
- * rows), rows [r0, r1) (r0 a multiple of 4), requantized with row r's stage at
- * stages + r·stageStride, through the byte table if `table` ≠ 0, stored at out + v·ldo + r.
+ * `count` vectors x_v (at x + v·ldx, k bytes each) times the packed W (`rows` rows: packRows in
+ * gemm.ts, or with `narrow` packNarrowRows), rows [r0, r1) (r0 a multiple of 4), requantized with
+ * row r's stage at stages + r·stageStride, through the byte table if `table` ≠ 0, stored at
+ * out + v·ldo + r.
  */
 export function gemvRequantize(
-  rows: i32, k: i32, w: usize, x: usize, ldx: i32, xSigned: i32, count: i32, r0: i32, r1: i32,
+  rows: i32, k: i32, w: usize, narrow: i32, x: usize, ldx: i32, xSigned: i32, count: i32, r0: i32, r1: i32,
   stages: usize, stageStride: i32, out: usize, ldo: i32, table: usize, scratch: usize,
 ): void {
-  const kp = (k + 1) >> 1;
-  const blockBytes = <usize>(kp * MR * 4);
-  const end = min(r1, rows);
   for (let v = 0; v < count; v++) {
-    // The input vector widened to i16, with a zero past an odd k (its weights are zero too).
+    // The input vector widened to i16, with zeros past k up to a multiple of 4 (their weights are
+    // zero too).
     const xv = x + <usize>(v * ldx);
     let i = 0;
     if (xSigned != 0) {
@@ -82,51 +121,96 @@ export function gemvRequantize(
       for (; i + 8 <= k; i += 8) v128.store(scratch + (<usize>i << 1), v128.load8x8_u(xv + <usize>i));
       for (; i < k; i++) store<i16>(scratch + (<usize>i << 1), <i16>load<u8>(xv + <usize>i));
     }
-    if (k & 1) store<i16>(scratch + (<usize>k << 1), 0);
+    for (; i & 3; i++) store<i16>(scratch + (<usize>i << 1), 0);
     const dst = out + <usize>(v * ldo);
-    let rb = r0;
-    // Four blocks (16 rows) at a time: each input pair is broadcast once for all four, and the
-    // four sums are independent chains.
-    for (; rb + 4 * MR <= end; rb += 4 * MR) {
-      let pw = w + <usize>(rb / MR) * blockBytes;
-      let px = scratch;
-      const pwEnd = pw + blockBytes;
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      while (pw < pwEnd) {
-        const xp = v128.load32_splat(px);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), xp));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw + blockBytes), xp));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(pw + 2 * blockBytes), xp));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(pw + 3 * blockBytes), xp));
-        pw += 16;
-        px += 4;
-      }
-      finishBlock(a0, rb, end, stages, stageStride, dst, table);
-      finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
-      finishBlock(a2, rb + 2 * MR, end, stages, stageStride, dst, table);
-      finishBlock(a3, rb + 3 * MR, end, stages, stageStride, dst, table);
+    if (narrow != 0) multiplyNarrow(k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
+    else multiplyWide(k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
+  }
+}
+
+/** Rows [r0, end) of packRows's i16 layout times the widened vector at `xs`. */
+// @ts-ignore: decorator
+@inline function multiplyWide(k: i32, w: usize, xs: usize, r0: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
+  const kp = (k + 1) >> 1;
+  const blockBytes = <usize>(kp * MR * 4);
+  let rb = r0;
+  // Four blocks (16 rows) at a time: each input pair is broadcast once for all four, and the
+  // four sums are independent chains.
+  for (; rb + 4 * MR <= end; rb += 4 * MR) {
+    let pw = w + <usize>(rb / MR) * blockBytes;
+    let px = xs;
+    const pwEnd = pw + blockBytes;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    while (pw < pwEnd) {
+      const xp = v128.load32_splat(px);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), xp));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw + blockBytes), xp));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(pw + 2 * blockBytes), xp));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(pw + 3 * blockBytes), xp));
+      pw += 16;
+      px += 4;
     }
-    for (; rb < end; rb += MR) {
-      let pw = w + <usize>(rb / MR) * blockBytes;
-      let px = scratch;
-      const pwEnd = pw + blockBytes;
-      const pwEnd4 = pw + <usize>((kp & ~3) * MR * 4);
-      // Four k pairs per iteration into two accumulators: independent chains for the JIT.
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
-      while (pw < pwEnd4) {
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw, 16), v128.load32_splat(px, 4)));
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw, 32), v128.load32_splat(px, 8)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw, 48), v128.load32_splat(px, 12)));
-        pw += 64;
-        px += 16;
-      }
-      while (pw < pwEnd) {
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
-        pw += 16;
-        px += 4;
-      }
-      finishBlock(i32x4.add(a0, a1), rb, end, stages, stageStride, dst, table);
+    finishBlock(a0, rb, end, stages, stageStride, dst, table);
+    finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
+    finishBlock(a2, rb + 2 * MR, end, stages, stageStride, dst, table);
+    finishBlock(a3, rb + 3 * MR, end, stages, stageStride, dst, table);
+  }
+  for (; rb < end; rb += MR) {
+    let pw = w + <usize>(rb / MR) * blockBytes;
+    let px = xs;
+    const pwEnd = pw + blockBytes;
+    let a0 = i32x4.splat(0);
+    while (pw < pwEnd) {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
+      pw += 16;
+      px += 4;
     }
+    finishBlock(a0, rb, end, stages, stageStride, dst, table);
+  }
+}
+
+/** Two k pairs of one narrow block: its 16 bytes widened, times the broadcast input pairs xa, xb. */
+// @ts-ignore: decorator
+@inline function dotNarrow(acc: v128, bytes: v128, xa: v128, xb: v128): v128 {
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(bytes), xa));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(bytes), xb));
+}
+
+/** Rows [r0, end) of packNarrowRows's layout times the widened vector at `xs`. */
+// @ts-ignore: decorator
+@inline function multiplyNarrow(k: i32, w: usize, xs: usize, r0: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
+  const blockBytes = <usize>(((k + 3) >> 2) * 16);
+  let rb = r0;
+  for (; rb + 4 * MR <= end; rb += 4 * MR) {
+    let pw = w + <usize>(rb / MR) * blockBytes;
+    let px = xs;
+    const pwEnd = pw + blockBytes;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    while (pw < pwEnd) {
+      const xa = v128.load32_splat(px);
+      const xb = v128.load32_splat(px, 4);
+      a0 = dotNarrow(a0, v128.load(pw), xa, xb);
+      a1 = dotNarrow(a1, v128.load(pw + blockBytes), xa, xb);
+      a2 = dotNarrow(a2, v128.load(pw + 2 * blockBytes), xa, xb);
+      a3 = dotNarrow(a3, v128.load(pw + 3 * blockBytes), xa, xb);
+      pw += 16;
+      px += 8;
+    }
+    finishBlock(a0, rb, end, stages, stageStride, dst, table);
+    finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
+    finishBlock(a2, rb + 2 * MR, end, stages, stageStride, dst, table);
+    finishBlock(a3, rb + 3 * MR, end, stages, stageStride, dst, table);
+  }
+  for (; rb < end; rb += MR) {
+    let pw = w + <usize>(rb / MR) * blockBytes;
+    let px = xs;
+    const pwEnd = pw + blockBytes;
+    let a0 = i32x4.splat(0);
+    while (pw < pwEnd) {
+      a0 = dotNarrow(a0, v128.load(pw), v128.load32_splat(px), v128.load32_splat(px, 4));
+      pw += 16;
+      px += 8;
+    }
+    finishBlock(a0, rb, end, stages, stageStride, dst, table);
   }
 }

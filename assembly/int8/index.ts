@@ -1,6 +1,6 @@
 // Entry point of the 8-bit kernel module (built by src/kernels/int8/build.ts).
 export { packRows, packedRowsBytes, panelBytes, gemmRequantize, gemmAccumulate, padImage } from "./gemm";
-export { gemvScratchBytes, gemvRequantize } from "./gemv";
+export { gemvScratchBytes, gemvRequantize, narrowRowsBytes, packNarrowRows } from "./gemv";
 export { depthwiseConv, depthwiseScratchBytes } from "./depthwise";
 export { col2imAdd, requantizeRows, pixelShuffle, maxPoolRequantize } from "./accumulators";
 export { binaryTableSame, binaryTableBlocks, mapBytes, resizeNearest, planeSums, transposeBytes } from "./tables";

@@ -8,7 +8,7 @@
  * A is transposed into the arena and Yᵀ back into place. With at most GEMV_MAX_ROWS rows of A
  * (batch 1), Yᵀ would have too few columns for the GEMM's 8-column panels: each row of A then goes
  * through the matrix × vector kernel (assembly/int8/gemv.ts), which reads the same packed
- * weights and output stages.
+ * weights (or, for symmetric int8 weights, a byte packing of them) and output stages.
  *
  * With two runtime operands (attention), each batch matrix of A is packed at run time and
  * multiplied by B as it is: Y[M, N] = A[M, K] · B[K, N], per-tensor params.
@@ -26,6 +26,18 @@ function transposed(b: ArrayLike<number>, k: number, n: number): Int32Array {
   return t;
 }
 
+/** packNarrowRows (assembly/int8/gemv.ts) of the columns of B [K, N] as rows, in memory that lives as long as the kernels. */
+function packNarrowPersistent(wasm: Int8Wasm, b: Int8Array, n: number, k: number): number {
+  const packed = wasm.persistent(wasm.exports.narrowRowsBytes(n, k));
+  wasm.beginCall();
+  try {
+    wasm.exports.packNarrowRows(wasm.putBytes(b), n, k, 1, n, packed);
+  } finally {
+    wasm.endCall();
+  }
+  return packed;
+}
+
 /**
  * Up to this many rows of A, a fully connected layer runs one matrix × vector product per row
  * (assembly/int8/gemv.ts): the GEMM's 8-column panels would be mostly empty.
@@ -39,8 +51,12 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
   const zps = plan.bZeroPoints;
   if (zps.length !== 1 && zps.length !== n) throw new Error(`linear: ${zps.length} zero points for ${n} columns`);
   if (bias && bias.length !== n) throw new Error(`linear: bias has ${bias.length} values for ${n} columns`);
-  // Row m of the packed matrix is column m of B: element (m, j) at m + j·N.
-  const packed = packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
+  // Row m of the packed matrices is column m of B: element (m, j) at m + j·N. Symmetric int8
+  // weights stay bytes for the matrix × vector kernel (gemv.ts packNarrowRows: half the memory it
+  // reads); the GEMM's i16 packing of them is then made at the first call with more rows.
+  const narrow = bData instanceof Int8Array && Array.prototype.every.call(zps, (z: number) => z === 0);
+  let packed = narrow ? 0 : packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
+  const gemvWeights = narrow ? packNarrowPersistent(wasm, bData as Int8Array, n, k) : packed;
   // The GEMM uses A raw (no subtraction while it packs): −z_A·Σ_k (B[k, n] − z_B[n]) joins column n's bias.
   const stages = prepareStages(wasm, plan.outputStage, n, foldedBias(transposed(bData, k, n), n, k, zps, plan.aZeroPoint, bias));
   const aSigned = plan.aDType === "int8" ? 1 : 0;
@@ -62,10 +78,11 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
     const rows = aData.length / k;
     const y = wasm.newTensor(table.dtype ?? plan.outputStage.outputDType, layout.outDims);
     if (y.data.length === 0) return y;
+    if (rows <= GEMV_MAX_ROWS) gemvScratch ??= Array.from({ length: wasm.threads }, () => wasm.persistent(wasm.exports.gemvScratchBytes(k)));
+    else if (packed === 0) packed = packRowsPersistent(wasm, bData, n, k, 1, n, Array.from(zps));
     wasm.beginCall();
     try {
       if (rows <= GEMV_MAX_ROWS) {
-        gemvScratch ??= Array.from({ length: wasm.threads }, () => wasm.persistent(wasm.exports.gemvScratchBytes(k)));
         // Yᵀ would have `rows` columns, too few for the GEMM's 8-column panels: one matrix × vector
         // product per row of A (gemv.ts), threads splitting the output features in blocks of 4.
         const parts = n * k * rows >= PARALLEL_MIN_MACS && wasm.threads > 1 ? wasm.threads * TASKS_PER_THREAD : 1;
@@ -77,7 +94,7 @@ export function wasmLinear(wasm: Int8Wasm, plan: MatMulPlan, b: Tensor, bias: In
           tasks.push({
             kernel: "gemvRequantize",
             args: [
-              n, k, packed, aAt, k, aSigned, rows, r0, Math.min(n, r0 + per), stages.at, stages.stride, outAt, n, table.pointer, 0,
+              n, k, gemvWeights, narrow ? 1 : 0, aAt, k, aSigned, rows, r0, Math.min(n, r0 + per), stages.at, stages.stride, outAt, n, table.pointer, 0,
             ],
           });
         }

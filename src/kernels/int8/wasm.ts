@@ -23,6 +23,8 @@ export interface Int8WasmExports {
   gemmRequantize(...args: number[]): void;
   gemmAccumulate(...args: number[]): void;
   gemvScratchBytes(k: number): number;
+  narrowRowsBytes(rows: number, k: number): number;
+  packNarrowRows(src: number, rows: number, k: number, rowStride: number, kStride: number, dst: number): void;
   gemvRequantize(...args: number[]): void;
   padImage(...args: number[]): void;
   depthwiseConv(...args: number[]): void;

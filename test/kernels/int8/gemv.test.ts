@@ -27,9 +27,9 @@ function randomActivation(random: () => number): FusedActivation | undefined {
   return { kind: "clip", min: -0.5 - random(), max: 0.5 + random() };
 }
 
-function bParams(random: () => number, dtype: Int8DType, n: number, perColumn: boolean): QParams {
+function bParams(random: () => number, dtype: Int8DType, n: number, perColumn: boolean, symmetric = false): QParams {
   const scales = Array.from({ length: perColumn ? n : 1 }, () => Math.fround(0.002 + random() * 0.01));
-  const zeros = scales.map(() => pick(random, EDGE_ZERO_POINTS[dtype]));
+  const zeros = scales.map(() => (symmetric ? 0 : pick(random, EDGE_ZERO_POINTS[dtype])));
   return perColumn ? { dtype, scale: Float32Array.from(scales), zeroPoint: Int32Array.from(zeros), axis: 1 } : qp(dtype, scales[0]!, zeros[0]!);
 }
 
@@ -72,7 +72,8 @@ for (const threads of [1, 2]) {
         const a = randomInt8Tensor(random, aType, rows === 1 && random() < 0.5 ? [1, k] : [rows, k]);
         const aq = qp(aType, Math.fround(0.01 + random() * 0.05), pick(random, EDGE_ZERO_POINTS[aType]));
         const b = randomInt8Tensor(random, bType, [k, n]);
-        const bq = bParams(random, bType, n, random() < 0.6);
+        // Symmetric int8 weights (all zero points 0) take the narrow byte packing.
+        const bq = bParams(random, bType, n, random() < 0.6, bType === "int8" && random() < 0.5);
         // Output scale around the typical accumulator, times a factor: ≪ 1 saturates, ≫ 1 gives M < 2^−22 (long shifts).
         const factor = pick(random, [1, 1, 0.01, 1e-4, 30, 1e5]);
         const typical = aq.scale[0]! * bq.scale[0]! * Math.sqrt(k) * 80 * 80;
@@ -93,7 +94,8 @@ for (const threads of [1, 2]) {
     // product is ±255·255; K = 40 000 makes the exact sum exceed 2^31, so the int32 sums wrap.
     for (const k of [5, 799, 40_000]) {
       for (const [aType, za, av] of [["uint8", 0, 255], ["uint8", 255, 0], ["int8", -128, 127], ["int8", 127, -128]] as const) {
-        for (const [bType, zb, bv] of [["uint8", 255, 0], ["int8", -128, 127]] as const) {
+        // The symmetric int8 case (z = 0) takes the narrow byte packing: its extreme is −128.
+        for (const [bType, zb, bv] of [["uint8", 255, 0], ["int8", -128, 127], ["int8", 0, -128]] as const) {
           const n = 6;
           const a: Tensor = { dtype: aType, dims: [1, k], data: aType === "int8" ? new Int8Array(k).fill(av) : new Uint8Array(k).fill(av) };
           const bData = bType === "int8" ? new Int8Array(k * n).fill(bv) : new Uint8Array(k * n).fill(bv);
@@ -107,6 +109,24 @@ for (const threads of [1, 2]) {
             wasm.release(got.data);
           }
         }
+      }
+    }
+  });
+
+  test(`symmetric int8 weights (${threads} thread${threads > 1 ? "s" : ""}): one prepared layer serves batch 1 (bytes) and larger batches (GEMM, packed at first use)`, () => {
+    const random = rng(313 + threads);
+    for (const [k, n] of [[800, 500], [33, 21], [3, 4]] as const) {
+      const b = randomInt8Tensor(random, "int8", [k, n]);
+      const plan = prepareMatMul({
+        a: qp("uint8", 0.02, 9), b: bParams(random, "int8", n, true, true), output: qp("int8", 0.05 * Math.sqrt(k), -3), activation: { kind: "relu" },
+      });
+      const bias = Int32Array.from({ length: n }, () => randomInt(random, -5000, 5000));
+      const linear = wasmLinear(wasm, plan, b, bias);
+      for (const rows of [1, GEMV_MAX_ROWS + 3, 1, 2]) {
+        const a = randomInt8Tensor(random, "uint8", [rows, k]);
+        const got = linear(a);
+        sameTensor(got, matMul(plan, a, b, newInt32Tensor([n], bias)), `[${rows}, ${k}]·[${k}, ${n}]`);
+        wasm.release(got.data);
       }
     }
   });
