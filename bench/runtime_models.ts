@@ -16,9 +16,11 @@
  * Each thread count runs in its own process (onnxruntime-web fixes its thread count when it first
  * loads). Within a process every engine is warmed up, then the engines take turns, one inference
  * each per round, so that load from elsewhere on the machine hits all of them alike. The tables
- * show the median and the fastest round per engine, with the ratio engine / octet (> 1: octet is
- * faster), and the machine's load average: on a busy machine the medians carry the noise of other
- * processes, the minima less so.
+ * show the median and the fastest round per engine with the ratio engine / octet (> 1: octet is
+ * faster): for the medians, the median over rounds of the ratio within each round (paired, so
+ * that the machine's slow phases, which last seconds, cancel); for the fastest rounds, the ratio
+ * of the two minima. And the machine's load average: on a busy machine the medians carry the
+ * noise of other processes, the minima less so.
  */
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -136,7 +138,12 @@ async function runChild(threads: number): Promise<void> {
         times.get(e.name)!.push((performance.now() - t0) / REPEATS[kind]);
       }
     }
-    results[kind] = Object.fromEntries([...times].flatMap(([k, v]) => [[k, median(v)], [`${k} min`, Math.min(...v)]]));
+    // Per round, each engine's time ÷ octet's in the same round: a slow phase of the machine
+    // (seconds long, see docs/BENCHMARKS.md "Noise") hits both sides of a pair alike.
+    const octetTimes = times.get("octet int8")!;
+    results[kind] = Object.fromEntries([...times].flatMap(([k, v]) => [
+      [k, median(v)], [`${k} min`, Math.min(...v)], [`${k} paired`, median(v.map((t, r) => t / octetTimes[r]!))],
+    ]));
     for (const e of list) await e.dispose();
   }
   process.stdout.write(JSON.stringify(results) + "\n");
@@ -161,13 +168,14 @@ async function main(): Promise<void> {
     const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, Record<string, number>>;
     for (const statistic of ["median", "min"] as const) {
       const suffix = statistic === "min" ? " min" : "";
-      console.log(`${threads} thread${threads > 1 ? "s" : ""}, ${statistic}`);
+      console.log(`${threads} thread${threads > 1 ? "s" : ""}, ${statistic}${statistic === "median" ? " (in brackets: median over rounds of the ratio within a round)" : ""}`);
       console.log(`${"model".padEnd(6)} ${"octet int8".padStart(11)} ${"ort-web int8".padStart(18)} ${"ort-web fp32".padStart(18)} ${"ort-node int8".padStart(18)} ${"ort-node fp32".padStart(18)}`);
       for (const kind of kinds) {
         const m = results[kind]!;
         const o = m[`octet int8${suffix}`]!;
         const ms = (v: number) => v.toFixed(v < 1 ? 3 : 1);
-        const cell = (name: string) => `${ms(m[name + suffix]!)} (${(m[name + suffix]! / o).toFixed(2)}×)`.padStart(18);
+        const ratio = (name: string) => (statistic === "median" ? m[`${name} paired`]! : m[name + suffix]! / o);
+        const cell = (name: string) => `${ms(m[name + suffix]!)} (${ratio(name).toFixed(2)}×)`.padStart(18);
         console.log(`${kind.padEnd(6)} ${ms(o).padStart(11)} ${cell("ort-web int8")} ${cell("ort-web fp32")} ${cell("ort-node int8")} ${cell("ort-node fp32")}`);
       }
       console.log("");
