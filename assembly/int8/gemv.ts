@@ -123,16 +123,22 @@ export function gemvRequantize(
     }
     for (; i & 3; i++) store<i16>(scratch + (<usize>i << 1), 0);
     const dst = out + <usize>(v * ldo);
-    if (narrow != 0) multiplyNarrow(k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
-    else multiplyWide(k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
+    if (narrow != 0) multiplyRows(true, k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
+    else multiplyRows(false, k, w, scratch, r0, min(r1, rows), stages, stageStride, dst, table);
   }
 }
 
-/** Rows [r0, end) of packRows's i16 layout times the widened vector at `xs`. */
+/**
+ * Rows [r0, end) of the packed weights at `w` (packRows's i16 layout, or with `narrow` — a constant
+ * at each call site — packNarrowRows's bytes) times the widened vector at `xs`. Each loop step
+ * takes 16 bytes of a block: one k pair of i16 weights, or two k pairs of bytes.
+ */
 // @ts-ignore: decorator
-@inline function multiplyWide(k: i32, w: usize, xs: usize, r0: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
-  const kp = (k + 1) >> 1;
-  const blockBytes = <usize>(kp * MR * 4);
+@inline function multiplyRows(
+  narrow: bool, k: i32, w: usize, xs: usize, r0: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize,
+): void {
+  const blockBytes = <usize>(narrow ? ((k + 3) >> 2) * 16 : ((k + 1) >> 1) * 16);
+  const xStep: usize = narrow ? 8 : 4;
   let rb = r0;
   // Four blocks (16 rows) at a time: each input pair is broadcast once for all four, and the
   // four sums are independent chains.
@@ -142,13 +148,14 @@ export function gemvRequantize(
     const pwEnd = pw + blockBytes;
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     while (pw < pwEnd) {
-      const xp = v128.load32_splat(px);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), xp));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(pw + blockBytes), xp));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(pw + 2 * blockBytes), xp));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(pw + 3 * blockBytes), xp));
+      const xa = v128.load32_splat(px);
+      const xb = narrow ? v128.load32_splat(px, 4) : xa;
+      a0 = multiplyAdd(narrow, a0, v128.load(pw), xa, xb);
+      a1 = multiplyAdd(narrow, a1, v128.load(pw + blockBytes), xa, xb);
+      a2 = multiplyAdd(narrow, a2, v128.load(pw + 2 * blockBytes), xa, xb);
+      a3 = multiplyAdd(narrow, a3, v128.load(pw + 3 * blockBytes), xa, xb);
       pw += 16;
-      px += 4;
+      px += xStep;
     }
     finishBlock(a0, rb, end, stages, stageStride, dst, table);
     finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
@@ -160,57 +167,23 @@ export function gemvRequantize(
     let px = xs;
     const pwEnd = pw + blockBytes;
     let a0 = i32x4.splat(0);
-    while (pw < pwEnd) {
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(pw), v128.load32_splat(px)));
-      pw += 16;
-      px += 4;
-    }
-    finishBlock(a0, rb, end, stages, stageStride, dst, table);
-  }
-}
-
-/** Two k pairs of one narrow block: its 16 bytes widened, times the broadcast input pairs xa, xb. */
-// @ts-ignore: decorator
-@inline function dotNarrow(acc: v128, bytes: v128, xa: v128, xb: v128): v128 {
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(bytes), xa));
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(bytes), xb));
-}
-
-/** Rows [r0, end) of packNarrowRows's layout times the widened vector at `xs`. */
-// @ts-ignore: decorator
-@inline function multiplyNarrow(k: i32, w: usize, xs: usize, r0: i32, end: i32, stages: usize, stageStride: i32, dst: usize, table: usize): void {
-  const blockBytes = <usize>(((k + 3) >> 2) * 16);
-  let rb = r0;
-  for (; rb + 4 * MR <= end; rb += 4 * MR) {
-    let pw = w + <usize>(rb / MR) * blockBytes;
-    let px = xs;
-    const pwEnd = pw + blockBytes;
-    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     while (pw < pwEnd) {
       const xa = v128.load32_splat(px);
-      const xb = v128.load32_splat(px, 4);
-      a0 = dotNarrow(a0, v128.load(pw), xa, xb);
-      a1 = dotNarrow(a1, v128.load(pw + blockBytes), xa, xb);
-      a2 = dotNarrow(a2, v128.load(pw + 2 * blockBytes), xa, xb);
-      a3 = dotNarrow(a3, v128.load(pw + 3 * blockBytes), xa, xb);
+      a0 = multiplyAdd(narrow, a0, v128.load(pw), xa, narrow ? v128.load32_splat(px, 4) : xa);
       pw += 16;
-      px += 8;
-    }
-    finishBlock(a0, rb, end, stages, stageStride, dst, table);
-    finishBlock(a1, rb + MR, end, stages, stageStride, dst, table);
-    finishBlock(a2, rb + 2 * MR, end, stages, stageStride, dst, table);
-    finishBlock(a3, rb + 3 * MR, end, stages, stageStride, dst, table);
-  }
-  for (; rb < end; rb += MR) {
-    let pw = w + <usize>(rb / MR) * blockBytes;
-    let px = xs;
-    const pwEnd = pw + blockBytes;
-    let a0 = i32x4.splat(0);
-    while (pw < pwEnd) {
-      a0 = dotNarrow(a0, v128.load(pw), v128.load32_splat(px), v128.load32_splat(px, 4));
-      pw += 16;
-      px += 8;
+      px += xStep;
     }
     finishBlock(a0, rb, end, stages, stageStride, dst, table);
   }
+}
+
+/**
+ * acc plus 16 bytes of a block times the broadcast input pairs: one i16 k pair times xa, or (narrow)
+ * two byte k pairs widened, times xa and xb.
+ */
+// @ts-ignore: decorator
+@inline function multiplyAdd(narrow: bool, acc: v128, bytes: v128, xa: v128, xb: v128): v128 {
+  if (!narrow) return i32x4.add(acc, i32x4.dot_i16x8_s(bytes, xa));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(bytes), xa));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(bytes), xb));
 }
