@@ -4,6 +4,7 @@
 // pools a convolution's accumulators before its output stage (Conv → MaxPool as one step).
 
 import { requantize4Staged, storeBytes8 } from "./output_stage";
+import { windowMax } from "./pooling";
 
 /**
  * Transposed-convolution col2im for one image: acc[oc, oy, ox] += cols[(oc·KH + ky)·KW + kx, iy·W + ix]
@@ -138,17 +139,7 @@ export function maxPoolRequantize(
         }
       } else {
         for (let ox = 0; ox < ow; ox++) {
-          let best: i32 = i32.MIN_VALUE;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (ix < 0 || ix >= w) continue;
-              best = max(best, load<i32>(plane + (<usize>(iy * w + ix) << 2)));
-            }
-          }
-          store<i32>(rowMax + (<usize>ox << 2), best);
+          store<i32>(rowMax + (<usize>ox << 2), windowMax<i32>(plane, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oy, ox));
         }
       }
     }

@@ -357,15 +357,9 @@ export function gemmRequantize(
   storeBytes8(out + <usize>(m * ldo + j0), requantize4Staged(lo, st, general), requantize4Staged(hi, st, general), os, width, table);
 }
 
-/**
- * Row m's 8 (or `width`) accumulators of a tile plus bias[m] (none if `bias` is 0), stored as
- * int32 at out + (m·ldo + j0)·4.
- */
+/** Row m's 8 (or `width`) accumulators of a tile, stored as int32 at out + (m·ldo + j0)·4. */
 // @ts-ignore: decorator
-@inline function storeTileRow(m: i32, lo: v128, hi: v128, bias: usize, out: usize, ldo: i32, j0: i32, width: i32): void {
-  const bv = i32x4.splat(bias != 0 ? load<i32>(bias + (<usize>m << 2)) : 0);
-  lo = i32x4.add(lo, bv);
-  hi = i32x4.add(hi, bv);
+@inline function storeTileRow(m: i32, lo: v128, hi: v128, out: usize, ldo: i32, j0: i32, width: i32): void {
   const dst = out + <usize>((m * ldo + j0) << 2);
   if (width == NR) {
     v128.store(dst, lo);
@@ -385,13 +379,13 @@ export function gemmRequantize(
 /**
  * One panel's products: rows [0, rows) of A times the packed panel at `panel` (columns j0 …
  * j0 + width − 1), requantized and stored as bytes, or — with `accumulate` (a constant at each
- * call site) — stored as int32 plus bias[m].
+ * call site) — stored as int32.
  */
 // @ts-ignore: decorator
 @inline function multiplyPanel(
   rows: i32, kp: i32, a: usize, panel: usize, j0: i32, width: i32,
   stages: usize, stageStride: i32, general: bool, os: bool, out: usize, ldo: i32, table: usize,
-  accumulate: bool, bias: usize,
+  accumulate: bool,
 ): void {
   for (let mb = 0; mb < rows; mb += MR) {
     let pa = a + <usize>((mb / MR) * kp * MR * 4);
@@ -454,10 +448,10 @@ export function gemmRequantize(
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
     }
     if (accumulate) {
-      storeTileRow(mb, c00, c01, bias, out, ldo, j0, width);
-      if (mb + 1 < rows) storeTileRow(mb + 1, c10, c11, bias, out, ldo, j0, width);
-      if (mb + 2 < rows) storeTileRow(mb + 2, c20, c21, bias, out, ldo, j0, width);
-      if (mb + 3 < rows) storeTileRow(mb + 3, c30, c31, bias, out, ldo, j0, width);
+      storeTileRow(mb, c00, c01, out, ldo, j0, width);
+      if (mb + 1 < rows) storeTileRow(mb + 1, c10, c11, out, ldo, j0, width);
+      if (mb + 2 < rows) storeTileRow(mb + 2, c20, c21, out, ldo, j0, width);
+      if (mb + 3 < rows) storeTileRow(mb + 3, c30, c31, out, ldo, j0, width);
     } else {
       finishTileRow(mb, c00, c01, stages, stageStride, general, os, out, ldo, j0, width, table);
       if (mb + 1 < rows) finishTileRow(mb + 1, c10, c11, stages, stageStride, general, os, out, ldo, j0, width, table);
@@ -486,13 +480,13 @@ export function gemmRequantize(
     const width = min(NR, n1 - j0);
     if (geometry != 0) packPanelConv(b, geometry, offsets, k, j0, width, bZero, bs, panel, tmp);
     else packPanel(b, ldb, k, j0, width, bZero, subtract, bs, panel);
-    multiplyPanel(rows, kp, a, panel, j0, width, stages, stageStride, general, os, out, ldo, table, false, 0);
+    multiplyPanel(rows, kp, a, panel, j0, width, stages, stageStride, general, os, out, ldo, table, false);
   }
 }
 
 /**
- * The same products without the output stage: int32 accumulators out[(m·ldo + j)·4] plus bias[m]
- * (none if `bias` is 0). B is a matrix, or, with `geometry` ≠ 0, the image of a convolution read
+ * The same products without the output stage: int32 accumulators out[(m·ldo + j)·4] (a bias, like
+ * the rest of the output stage, is the caller's to apply later). B is a matrix, or, with `geometry` ≠ 0, the image of a convolution read
  * as its im2col matrix (z_b pads it). With `bZeroFolded`, B is used raw (Σ (a − z_a)·b: the
  * caller adds −z_b·Σ_k (a[m, k] − z_a[m]) later, as gemmRequantize's stages do); it must be 1
  * with `geometry`.
@@ -500,7 +494,7 @@ export function gemmRequantize(
 export function gemmAccumulate(
   rows: i32, k: i32, a: usize,
   b: usize, ldb: i32, bZero: i32, bZeroFolded: i32, bSigned: i32,
-  n0: i32, n1: i32, bias: usize,
+  n0: i32, n1: i32,
   out: usize, ldo: i32, geometry: usize, panel: usize,
 ): void {
   const kp = (k + 1) >> 1;
@@ -512,6 +506,6 @@ export function gemmAccumulate(
     const width = min(NR, n1 - j0);
     if (geometry != 0) packPanelConv(b, geometry, offsets, k, j0, width, bZero, bs, panel, tmp);
     else packPanel(b, ldb, k, j0, width, bZero, bZeroFolded == 0, bs, panel);
-    multiplyPanel(rows, kp, a, panel, j0, width, 0, 0, false, false, out, ldo, 0, true, bias);
+    multiplyPanel(rows, kp, a, panel, j0, width, 0, 0, false, false, out, ldo, 0, true);
   }
 }

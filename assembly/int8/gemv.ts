@@ -22,6 +22,8 @@
 // output stage is applied per row in scalar arithmetic, the same operations as requantize4Staged's
 // general form (output_stage.ts) one lane at a time.
 
+import { roundingDivideByPOT, srdhm } from "./output_stage";
+
 // @ts-ignore: decorator
 @inline const MR: i32 = 4;
 
@@ -69,15 +71,7 @@ export function packNarrowRows(src: usize, rows: i32, k: i32, rowStride: i32, kS
 /** Row r's output stage (output_stage.ts layout) applied to one accumulator, scalar. */
 // @ts-ignore: decorator
 @inline function requantizeOne(acc: i32, st: usize): i32 {
-  let x = acc + load<i32>(st);
-  x = x << load<i32>(st, 160);
-  // SaturatingRoundingDoublingHighMul with M0 ∈ [0, 2^31): floor((x·M0 + 2^30) / 2^31), low 32 bits.
-  x = <i32>((<i64>x * <i64>load<i32>(st, 16) + (<i64>1 << 30)) >> 31);
-  // RoundingDivideByPOT (gemmlowp): ties away from zero.
-  const right = load<i32>(st, 164);
-  const mask = (1 << right) - 1;
-  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  x = (x >> right) + ((x & mask) > threshold ? 1 : 0);
+  let x = roundingDivideByPOT(srdhm((acc + load<i32>(st)) << load<i32>(st, 160), load<i32>(st, 16)), load<i32>(st, 164));
   x = min(max(x, load<i32>(st, 64)), load<i32>(st, 80));
   return x + load<i32>(st, 96);
 }

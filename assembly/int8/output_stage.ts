@@ -196,3 +196,23 @@ function shuffleDown(b: v128, i: i32): v128 {
   // Byte i to lane 0 (i < 8): shift the low 64 bits right by 8·i.
   return i64x2.shr_u(b, <i32>(i << 3));
 }
+
+/**
+ * SaturatingRoundingDoublingHighMul for a non-negative multiplier b (a prepared M0 ∈ [0, 2^31)):
+ * floor((a·b + 2^30) / 2^31), low 32 bits; b ≥ 0, so INT32_MIN·INT32_MIN cannot occur. Scalar,
+ * for kernels that requantize one value at a time.
+ */
+// @ts-ignore: decorator
+@inline
+export function srdhm(a: i32, b: i32): i32 {
+  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
+}
+
+/** gemmlowp's RoundingDivideByPOT, scalar: x / 2^exponent rounded, ties away from zero. */
+// @ts-ignore: decorator
+@inline
+export function roundingDivideByPOT(x: i32, exponent: i32): i32 {
+  const mask = (1 << exponent) - 1;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + ((x & mask) > threshold ? 1 : 0);
+}

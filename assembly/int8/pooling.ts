@@ -5,6 +5,8 @@
 // the reference's rounding — roundingDivide (ties away from zero) for equal params, or the
 // prepared fixed-point multiplier for `count` (headroom form) otherwise.
 
+import { roundingDivideByPOT, srdhm } from "./output_stage";
+
 /** Planes [p0, p1) of x [planes][H][W] → out [planes][OH][OW]. */
 export function maxPool(
   x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
@@ -20,22 +22,35 @@ export function maxPool(
     const dst = out + <usize>(p * oh * ow);
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        let best: i32 = i32.MIN_VALUE;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - pl + kx * dw;
-            if (ix < 0 || ix >= w) continue;
-            const v = signed != 0 ? <i32>load<i8>(plane + <usize>(iy * w + ix)) : <i32>load<u8>(plane + <usize>(iy * w + ix));
-            if (v > best) best = v;
-          }
-        }
+        const best = signed != 0
+          ? windowMax<i8>(plane, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oy, ox)
+          : windowMax<u8>(plane, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oy, ox);
         const b = <u8>best;
         store<u8>(dst + <usize>(oy * ow + ox), table != 0 ? load<u8>(table + <usize>b) : b);
       }
     }
   }
+}
+
+/**
+ * The max over the taps of output (oy, ox)'s window that lie inside the plane [H][W] of T
+ * (i8, u8, or the i32 accumulators of maxPoolRequantize); i32.MIN_VALUE if none does.
+ */
+// @ts-ignore: decorator
+@inline export function windowMax<T>(
+  plane: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oy: i32, ox: i32,
+): i32 {
+  let best: i32 = i32.MIN_VALUE;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = oy * sh - pt + ky * dh;
+    if (iy < 0 || iy >= h) continue;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ox * sw - pl + kx * dw;
+      if (ix < 0 || ix >= w) continue;
+      best = max(best, <i32>load<T>(plane + (<usize>(iy * w + ix) << alignof<T>())));
+    }
+  }
+  return best;
 }
 
 /**
@@ -71,20 +86,6 @@ export function maxPool(
       }
     }
   }
-}
-
-// @ts-ignore: decorator
-@inline function srdhm(a: i32, b: i32): i32 {
-  // floor((a·b + 2^30) / 2^31); b ≥ 0 so INT32_MIN·INT32_MIN cannot occur.
-  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
-}
-
-// @ts-ignore: decorator
-@inline function roundingDivideByPOT(x: i32, exponent: i32): i32 {
-  const mask = (1 << exponent) - 1;
-  const remainder = x & mask;
-  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
 /**

@@ -32,10 +32,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import type { Evaluator } from "../../src/analyze/evaluators.js";
-import { correctedBiasesFrom } from "../../src/analyze/corrected_biases.js";
 import { layerwiseErrors, sensitivityRanking, type LayerError, type QuantUnit } from "../../src/analyze/layer_errors.js";
 import { mixedPrecision } from "../../src/analyze/mixed_precision.js";
-import { buildQdq, buildWithExclusions, floatReference, type QuantizationSetup } from "../../src/analyze/quantized_model.js";
+import { buildQdq, buildWithExclusions, floatReference } from "../../src/analyze/quantized_model.js";
 import { quantizeWithOptimizations } from "../../src/api/optimized_quantize.js";
 import type { CalibrationMethod } from "../../src/calibrate/calibrate.js";
 import type { Feeds } from "../../src/calibrate/executor.js";
@@ -49,7 +48,7 @@ import { type CtcDictionary, loadDictionary } from "./dictionary.js";
 import { packagedModelPaths } from "./evaluate.js";
 import { ctcDecode, normalizeSpaces } from "./metrics.js";
 import { recognizerInput } from "./preprocess.js";
-import { CALIBRATION_SEED, calibrationFeeds, preparedPlan } from "./quantize_all.js";
+import { CALIBRATION_SEED, calibrationFeeds } from "./quantize_all.js";
 
 // ─── Where a node is in the recogniser ─────────────────────────────────────────────────────────
 
@@ -288,11 +287,7 @@ export async function run(o: Options, command: string, log: (s: string) => void)
   const pipeline = await quantizeWithOptimizations(model, reusable(calibration.slice(0, o.calibLines)), {
     preset: "ort", method: o.method, biasCorrection: o.biasCorrection, createExecutor, log: (s) => log(`  ${s}`),
   });
-  const before = preparedPlan(model, "ort").prepared; // the same preparation, before bias correction
-  const setup: QuantizationSetup = {
-    ...pipeline.setup,
-    ...(pipeline.optimizations.biasCorrection ? { correctedBiases: correctedBiasesFrom(before, pipeline.optimizations.biasCorrection.layers) } : {}),
-  };
+  const setup = pipeline.setup; // with the corrected biases, which float layers undo
   const float = floatReference(setup);
   const int8 = buildQdq(setup).model;
   log(`${elapsed()}: quantized (${o.method}${o.biasCorrection ? " + bias correction" : ""}), ${pipeline.plan.quantizedNodes.length} nodes quantized`);

@@ -65,7 +65,8 @@ export async function analyzeQuantization(setup: QuantizationSetup, data: AsyncI
       ranking: result.ranking!,
       evaluator: options.mixedPrecision.evaluator,
       target: options.mixedPrecision.target,
-      ...(result.scores ? { referenceMetric: result.scores.float } : {}),
+      // The float score measured above is the search's reference only when it is the same metric.
+      ...(result.scores && evaluator === options.mixedPrecision.evaluator ? { referenceMetric: result.scores.float } : {}),
       ...(options.mixedPrecision.weightedOnly !== undefined ? { weightedOnly: options.mixedPrecision.weightedOnly } : {}),
       onStep: (s) => log(`  ${s.phase}${s.unit ? ` ${s.unit}` : ""}: ${s.metric.toFixed(3)}${s.meetsTarget ? " (meets target)" : ""}`),
     });

@@ -3,7 +3,7 @@ import * as ort from "onnxruntime-node";
 import type { Model } from "../graph/ir.js";
 import { encodeModel } from "../onnx/encode.js";
 import type { DType, Tensor, TypedArray } from "../tensor/tensor.js";
-import type { Executor, ExecutorOptions, Feeds } from "./executor.js";
+import { type Executor, type ExecutorOptions, type Feeds, ortOptimizationLevel } from "./executor.js";
 
 export async function createOrtNodeExecutor(model: Model | Uint8Array, options: ExecutorOptions = {}): Promise<Executor> {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
@@ -12,9 +12,7 @@ export async function createOrtNodeExecutor(model: Model | Uint8Array, options: 
     session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? 1,
       interOpNumThreads: 1,
-      // onnxruntime 1.30's full optimization moves MaxPool onto 4-bit tensors (no kernel) and
-      // rejects uint4 zero points in its Clip→Q fusion: 4-bit models run at the basic level.
-      graphOptimizationLevel: model instanceof Uint8Array || !hasFourBitTensors(model) ? "all" : "basic",
+      graphOptimizationLevel: ortOptimizationLevel(model),
       // Warnings such as "Removing initializer … not used" are noise to octet's users.
       logSeverityLevel: 3,
     });
@@ -50,9 +48,4 @@ export function toOrt(t: Tensor): ort.Tensor {
 export function fromOrt(t: ort.Tensor): Tensor {
   const dtype = (Object.entries(ortTypes).find(([, v]) => v === t.type)?.[0] ?? "float32") as DType;
   return { dtype, dims: [...t.dims], data: t.data as TypedArray };
-}
-
-function hasFourBitTensors(model: Model): boolean {
-  for (const t of model.graph.initializers.values()) if (t.dtype === "int4" || t.dtype === "uint4") return true;
-  return false;
 }

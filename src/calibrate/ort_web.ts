@@ -6,14 +6,14 @@ import * as ort from "onnxruntime-web";
 import type { Model } from "../graph/ir.js";
 import { encodeModel } from "../onnx/encode.js";
 import type { DType, Tensor, TypedArray } from "../tensor/tensor.js";
-import type { Executor, ExecutorOptions, Feeds } from "./executor.js";
+import { type Executor, type ExecutorOptions, type Feeds, ortOptimizationLevel } from "./executor.js";
 
 export async function createOrtWebExecutor(model: Model | Uint8Array, options: ExecutorOptions = {}): Promise<Executor> {
   ort.env.wasm.numThreads = options.threads ?? 1;
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all", logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: ortOptimizationLevel(model), logSeverityLevel: 3 });
   } catch (e) {
     throw new Error(`onnxruntime-web could not load the model: ${(e as Error).message}`);
   }

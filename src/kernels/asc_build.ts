@@ -5,7 +5,7 @@
  * runtime: the JavaScript side owns all memory, by byte offsets.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,7 @@ export function buildAssemblyScript(b: AscBuild): string {
     ], { stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
+    rmSync(tmp, { force: true });
     throw new Error(`asc failed to build ${b.outFile}: ${err.stderr?.toString() ?? err.message}`);
   }
   renameSync(tmp, b.outFile);

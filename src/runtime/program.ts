@@ -77,9 +77,6 @@ export interface Program {
  * instead of a map by name), and each step's reads, writes and the values it ends are slot lists.
  */
 interface RunPlan {
-  /** The step list the plan was made for (a new or longer list makes a new plan). */
-  steps: Step[];
-  stepCount: number;
   slotOf: Map<string, number>;
   /** The slots at the start of a run: the constants, the rest empty. */
   initial: (Tensor | undefined)[];
@@ -114,14 +111,13 @@ function makeRunPlan(program: Program): RunPlan {
   const outputs = Int32Array.from(program.outputNames, slot);
   const initial: (Tensor | undefined)[] = new Array(slotOf.size).fill(undefined);
   for (const [name, t] of program.constants) initial[slotOf.get(name)!] = t;
-  return { steps: program.steps, stepCount: program.steps.length, slotOf, initial, reads, writes, ends, outputs };
+  return { slotOf, initial, reads, writes, ends, outputs };
 }
 
+/** The plan of a program, made at its first run (a program is not changed once compiled). */
 function runPlan(program: Program): RunPlan {
-  const cached = runPlans.get(program);
-  if (cached && cached.steps === program.steps && cached.stepCount === program.steps.length) return cached;
-  const plan = makeRunPlan(program);
-  runPlans.set(program, plan);
+  let plan = runPlans.get(program);
+  if (!plan) runPlans.set(program, (plan = makeRunPlan(program)));
   return plan;
 }
 

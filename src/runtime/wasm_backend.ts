@@ -4,7 +4,6 @@
  * kernel equals the reference bit for bit (test/kernels/int8/).
  */
 import { wasmBinaryTable } from "../kernels/int8/binary.js";
-import { applyColumnsBinaryTable } from "../kernels/int8/binary_columns.js";
 import { wasmConv2d } from "../kernels/int8/conv.js";
 import { wasmConvTranspose2d } from "../kernels/int8/conv_transpose.js";
 import { hasRelaxedSimd, hasWasmSimd } from "../kernels/int8/features.js";
@@ -31,20 +30,7 @@ export function createWasmBackend(options: { threads: number }): Int8Backend {
     convTranspose2d: (plan, weight, bias) => wasmConvTranspose2d(wasm, plan, weight, bias),
     linear: (plan, b, bias) => wasmLinear(wasm, plan, b, bias),
     matMul: (plan) => wasmMatMul(wasm, plan),
-    binaryTable(table) {
-      const kernel = wasmBinaryTable(wasm, table);
-      return (plan, a, b, out) => {
-        // A per-column operand ([W] against [N, C, W]: a bias, LayerNorm's γ and β): the wasm
-        // kernel divides per element to find the column; the JavaScript loop walks the columns.
-        const layout = plan.layout;
-        if (layout.kind === "blocks" && layout.inner === 1 && (options.threads === 1 || out.length < 1 << 16)) {
-          if (layout.which === "b") applyColumnsBinaryTable(table, a, b, true, out);
-          else applyColumnsBinaryTable(table, b, a, false, out);
-        } else {
-          kernel(plan, a, b, out);
-        }
-      };
-    },
+    binaryTable: (table) => wasmBinaryTable(wasm, table),
     quantizePerTensor: (x, scale, zeroPoint, dtype) => wasmQuantizePerTensor(wasm, x, scale, zeroPoint, dtype),
     concat: (plan) => wasmConcat(wasm, plan),
     resize: (plan) => wasmResize(wasm, plan),

@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import { buildAssemblyScript, repoRoot, wasmIsFresh } from "../asc_build.js";
 
-export { repoRoot };
 export const floatWasmSourceDir = join(repoRoot, "assembly", "float");
 /**
  * Two builds of the same sources: plain WebAssembly SIMD (runs everywhere SIMD does), and one with

@@ -1,10 +1,12 @@
 /**
  * The binary table kernel (broadcast_binary.ts) on the WebAssembly module, with threads: equal
  * shapes, a scalar operand and block-broadcast operands run in assembly/int8/tables.ts; general
- * broadcasting (index maps) stays in JavaScript. Same bytes as applyBroadcastBinaryTable.
+ * broadcasting (index maps) and, on one thread, per-column operands (binary_columns.ts) stay in
+ * JavaScript. Same bytes as applyBroadcastBinaryTable.
  */
 import type { Int8Data } from "../reference/common.js";
 import { type BinaryBroadcast, applyBroadcastBinaryTable } from "./broadcast_binary.js";
+import { applyColumnsBinaryTable } from "./binary_columns.js";
 import { bytesOf } from "./tables.js";
 import type { KernelTask } from "./thread_pool.js";
 import type { Int8Wasm } from "./wasm.js";
@@ -23,13 +25,21 @@ export function wasmBinaryTable(wasm: Int8Wasm, table: Uint8Array): (plan: Binar
       return;
     }
     const n = out.length;
+    const threaded = n >= PARALLEL_MIN_ELEMENTS && wasm.threads > 1;
+    if (layout.kind === "blocks" && layout.inner === 1 && !threaded) {
+      // A per-column operand ([W] against [N, C, W]: a bias, LayerNorm's γ and β): the wasm
+      // kernel divides per element to find the column; the JavaScript loop walks the columns.
+      if (layout.which === "b") applyColumnsBinaryTable(table, a, b, true, out);
+      else applyColumnsBinaryTable(table, b, a, false, out);
+      return;
+    }
     wasm.beginCall();
     try {
       const aAt = wasm.putBytes(a);
       const bAt = wasm.putBytes(b);
       const outResident = wasm.offsetOf(out);
       const outAt = outResident ?? wasm.arena(n);
-      const parts = n >= PARALLEL_MIN_ELEMENTS && wasm.threads > 1 ? wasm.threads * 4 : 1;
+      const parts = threaded ? wasm.threads * 4 : 1;
       const per = Math.ceil(n / parts);
       const tasks: KernelTask[] = [];
       for (let start = 0; start < n; start += per) {

@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import { buildAssemblyScript, repoRoot, wasmIsFresh } from "../asc_build.js";
 
-export { repoRoot };
 export const int8WasmSourceDir = join(repoRoot, "assembly", "int8");
 export const defaultInt8WasmPath = join(repoRoot, "build", "wasm", "int8.wasm");
 /** Maximum shared memory in 64 KiB pages (2 GiB of address space, reserved, not committed). */

@@ -9,8 +9,8 @@
  *   convolution with unit strides and no padding, and otherwise the im2col matrix, read from the
  *   image as the GEMM packs its panels (never written out); threads split the GEMM's columns.
  *
- * Weights are packed, and the output stage of every output channel prepared (with, for the
- * depthwise kernel, the input zero point's term folded into the bias), once, when the layer is
+ * Weights are packed, and the output stage of every output channel prepared (with the input zero
+ * point's term folded into the bias: both kernels read the image raw), once, when the layer is
  * prepared.
  */
 import { type Conv2dPlan, type Int8Tensor, type OutputStage, conv2dShape, int8Data } from "../reference/index.js";
@@ -292,7 +292,7 @@ export function runGemmConv(wasm: Int8Wasm, plan: Conv2dPlan, c: GemmConv, s: Re
         }
         : {
           kernel: "gemmAccumulate",
-          args: [perGroupOut, k, c.packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1, 0, target.at + 4 * first, positions, geometry, 0],
+          args: [perGroupOut, k, c.packedGroups[g]!, b, positions, zx, 1, inputSigned, n0, n1, target.at + 4 * first, positions, geometry, 0],
         }), panels);
     }
   }

@@ -11,16 +11,9 @@
  */
 import { type ConvTranspose2dPlan, type Int8Tensor, int8Data } from "../reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, prepareStages, splitColumns } from "./conv.js";
+import { PARALLEL_MIN_MACS, TASKS_PER_THREAD, packRowsPersistent, prepareStages, splitColumns, splitRange } from "./conv.js";
 import type { KernelTask } from "./thread_pool.js";
 import { type FusableKernel, type Int8Wasm, OutputTable, fusable } from "./wasm.js";
-
-function ranges(n: number, parts: number): [number, number][] {
-  const per = Math.ceil(n / Math.max(1, parts));
-  const out: [number, number][] = [];
-  for (let a = 0; a < n; a += per) out.push([a, Math.min(n, a + per)]);
-  return out;
-}
 
 export function wasmConvTranspose2d(
   wasm: Int8Wasm, plan: ConvTranspose2dPlan, weight: Tensor, bias: Int32Array | undefined,
@@ -87,7 +80,7 @@ export function wasmConvTranspose2d(
               ],
             })), panels);
           }
-          wasm.run(ranges(outChannels, parts).map(([c0, c1]): KernelTask => ({
+          wasm.run(splitRange(outChannels, parts).map(([c0, c1]): KernelTask => ({
             kernel: "pixelShuffle", args: [rowsAt, h, w, kh, kw, c0, c1, outAt + n * outChannels * outPlane],
           })));
         }
@@ -106,15 +99,15 @@ export function wasmConvTranspose2d(
           wasm.run(splitColumns(positions, parts).map(([c0, c1]): KernelTask => ({
             kernel: "gemmAccumulate",
             args: [rowsPerGroup, inPerGroup, packed[g]!, xAt + (n * inChannels + g * inPerGroup) * positions, positions, plan.inputZeroPoint, 0,
-              inputSigned, c0, c1, 0, cols, positions, 0, 0],
+              inputSigned, c0, c1, cols, positions, 0, 0],
           })), panels);
-          wasm.run(ranges(outPerGroup, parts).map(([c0, c1]): KernelTask => ({
+          wasm.run(splitRange(outPerGroup, parts).map(([c0, c1]): KernelTask => ({
             kernel: "col2imAdd",
             args: [cols, h, w, kh, kw, win.strideH, win.strideW, win.padTop, win.padLeft, win.dilationH, win.dilationW, oh, ow,
               c0, c1, acc + g * outPerGroup * outPlane * 4],
           })));
         }
-        wasm.run(ranges(outChannels, parts).map(([r0, r1]): KernelTask => ({
+        wasm.run(splitRange(outChannels, parts).map(([r0, r1]): KernelTask => ({
           kernel: "requantizeRows",
           args: [acc, outPlane, r0, r1, stages.at, stages.stride, stages.short, stages.signed,
             outAt + n * outChannels * outPlane, table.pointer],

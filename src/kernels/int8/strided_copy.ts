@@ -11,6 +11,7 @@
  */
 import { normalizeAxis } from "../../quant/axis.js";
 import type { SliceAxis } from "../../graph/eval/shape_ops.js";
+import { stridesOf } from "../../graph/eval/indexing.js";
 
 export interface StridedPlan {
   offset: number;
@@ -18,13 +19,6 @@ export interface StridedPlan {
   counts: number[];
   strides: number[];
   size: number;
-}
-
-function stridesOf(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length);
-  let acc = 1;
-  for (let k = dims.length - 1; k >= 0; k--) { s[k] = acc; acc *= dims[k]!; }
-  return s;
 }
 
 /** Drops extent-1 axes and merges axis k into k+1 where stride_k = stride_{k+1}·count_{k+1}. */

@@ -39,7 +39,7 @@ import { fuseMaxPool } from "./fuse_max_pool.js";
 import { GraphView } from "./graph_view.js";
 import { isQOperator, lowerQOperator } from "./qoperator.js";
 import { matchLayerNorm } from "./layer_norm.js";
-import { type DequantizeInfo, type QuantizeInfo, nodeLabel, readDequantize, readQuantize } from "./quant_nodes.js";
+import { type DequantizeInfo, type QuantizeInfo, dequantTable, nodeLabel, perTensor8, readDequantize, readQuantize } from "./quant_nodes.js";
 import { NotInteger, type OpInput, type QuantizedOp } from "./quantized_op.js";
 import { type FloatFunction, unaryView } from "./unary_functions.js";
 
@@ -270,13 +270,8 @@ export function compileModel(model: Model, options: CompileOptions): { program: 
     }
     const step = floatStep(node, opset, inputs, options.backend);
     const dq = node.opType === "DequantizeLinear" ? dequantized.get(node.outputs[0] ?? "") : undefined;
-    if (step && dq && !dq.constant && (dq.quant.dtype === "int8" || dq.quant.dtype === "uint8") && dq.quant.scale.length === 1 && dq.quant.axis === undefined) {
-      const s = Math.fround(dq.quant.scale[0]!);
-      const z = dq.quant.zeroPoint[0]!;
-      const qmin = dq.quant.dtype === "int8" ? -128 : 0;
-      const values = new Float32Array(256);
-      for (let v = qmin; v < qmin + 256; v++) values[v & 0xff] = (v - z) * s;
-      step.facts = { kind: "dequantize", inputDType: dq.quant.dtype, values };
+    if (step && dq && !dq.constant && perTensor8(dq.quant)) {
+      step.facts = { kind: "dequantize", inputDType: dq.quant.dtype, values: dequantTable(dq.quant) };
     }
     if (step && MOVEMENT_OPS.has(node.opType) && node.domain === "" && ["int8", "uint8"].includes(dtypeOf(node.inputs[0] ?? "") ?? "")) {
       // Moving 8-bit integers (e.g. a Reshape between QOperator nodes) is integer work.

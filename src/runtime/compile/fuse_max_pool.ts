@@ -11,6 +11,7 @@
 import type { Int8Backend } from "../backend.js";
 import type { Step } from "../program.js";
 import { readerCounts } from "./fuse_tables.js";
+import { lift, lower } from "../ops/context.js";
 
 export function fuseMaxPool(steps: Step[], graphOutputs: Set<string>, backend: Int8Backend): Step[] {
   const fused = backend.convMaxPool;
@@ -38,10 +39,7 @@ export function fuseMaxPool(steps: Step[], graphOutputs: Set<string>, backend: I
       outputs: pool.outputs,
       run: ([t]) => {
         if (t!.dims.length !== spatial + 2) throw new Error(`input has rank ${t!.dims.length}, expected ${spatial + 2}`);
-        if (spatial === 2) return [kernel(t!)];
-        // 1-D: run over a height of 1.
-        const y = kernel({ ...t!, dims: [t!.dims[0]!, t!.dims[1]!, 1, t!.dims[2]!] });
-        return [{ ...y, dims: [y.dims[0]!, y.dims[1]!, y.dims[3]!] }];
+        return [lower(kernel(lift(t!, spatial)), spatial)];
       },
     };
     if (kernel.fuseOutputTable) merged.fuseOutputTable = kernel.fuseOutputTable.bind(kernel);

@@ -24,7 +24,7 @@ import { reduceAxes } from "../../graph/op_arguments.js";
 import { qRange } from "../../quant/dtype.js";
 import { dequantizeTensor } from "../../quant/quantize.js";
 import { type Tensor, toFloat32, toNumbers } from "../../tensor/tensor.js";
-import type { Int8DType } from "../../kernels/reference/common.js";
+import { type Int8DType, isInt8DType } from "../../kernels/reference/common.js";
 import type { Int8Backend } from "../backend.js";
 import { binaryOpTable } from "../ops/binary.js";
 import {
@@ -33,7 +33,7 @@ import {
 } from "../ops/layer_norm.js";
 import type { Step } from "../program.js";
 import type { GraphView } from "./graph_view.js";
-import { type DequantizeInfo, type QuantizeInfo, type TensorQuant, asQParams } from "./quant_nodes.js";
+import { type DequantizeInfo, type QuantizeInfo, type TensorQuant, asQParams, dequantTable, perTensor8 } from "./quant_nodes.js";
 import { NotInteger } from "./quantized_op.js";
 
 export interface LayerNormContext {
@@ -53,24 +53,6 @@ export interface LayerNormMatch {
 }
 
 const f = Math.fround;
-
-function is8Bit(q: TensorQuant): q is TensorQuant & { dtype: Int8DType } {
-  return q.dtype === "int8" || q.dtype === "uint8";
-}
-
-function perTensor8(q: TensorQuant | undefined): q is TensorQuant & { dtype: Int8DType } {
-  return q !== undefined && is8Bit(q) && q.scale.length === 1 && q.axis === undefined;
-}
-
-/** DequantizeLinear's value for every raw byte of its dtype. */
-function dequantTable(q: TensorQuant & { dtype: Int8DType }): Float32Array {
-  const { qmin, qmax } = qRange(q.dtype);
-  const s = f(q.scale[0]!);
-  const z = q.zeroPoint[0]!;
-  const t = new Float32Array(256);
-  for (let v = qmin; v <= qmax; v++) t[v & 0xff] = (v - z) * s;
-  return t;
-}
 
 function outputQuantization(q: TensorQuant & { dtype: Int8DType }): OutputQuantization {
   const { qmin, qmax } = qRange(q.dtype);
@@ -137,7 +119,7 @@ function helpers(ctx: LayerNormContext) {
     if (!name) return undefined;
     const dq = dequantized.get(name);
     if (dq?.constant) {
-      if (!is8Bit(dq.quant)) return undefined;
+      if (!isInt8DType(dq.quant.dtype)) return undefined;
       const values = dequantizeTensor(dq.constant, asQParams(dq.quant)).data as Float32Array;
       return { values, dims: dq.constant.dims, quantized: { tensor: dq.constant, quant: dq.quant } };
     }

@@ -12,6 +12,8 @@ import type { Node } from "../../graph/ir.js";
 import { attr, intAttr } from "../../graph/ir.js";
 import type { QParams } from "../../quant/qparams.js";
 import { normalizeAxis } from "../../quant/axis.js";
+import { qRange } from "../../quant/dtype.js";
+import { type Int8DType, isInt8DType } from "../../kernels/reference/common.js";
 import { type DType, type Tensor, toFloat32, toNumbers } from "../../tensor/tensor.js";
 import type { GraphView } from "./graph_view.js";
 
@@ -40,6 +42,21 @@ export function asQParams(q: TensorQuant): QParams {
 
 export function isPerTensor(q: TensorQuant): boolean {
   return q.scale.length === 1 && q.axis === undefined;
+}
+
+/** Per-tensor 8-bit params (the only ones a byte table can stand for). */
+export function perTensor8(q: TensorQuant | undefined): q is TensorQuant & { dtype: Int8DType } {
+  return q !== undefined && isInt8DType(q.dtype) && isPerTensor(q);
+}
+
+/** DequantizeLinear's value for every raw byte of its dtype (indexed by the byte, v & 0xff). */
+export function dequantTable(q: TensorQuant & { dtype: Int8DType }): Float32Array {
+  const { qmin, qmax } = qRange(q.dtype);
+  const s = Math.fround(q.scale[0]!);
+  const z = q.zeroPoint[0]!;
+  const t = new Float32Array(256);
+  for (let v = qmin; v <= qmax; v++) t[v & 0xff] = (v - z) * s;
+  return t;
 }
 
 const INTEGER_TYPES: readonly DType[] = ["int8", "uint8", "int32"];

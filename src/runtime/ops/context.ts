@@ -124,3 +124,13 @@ export function attachOutputTable(step: Step, backend: Pick<Int8Backend, "newTen
     post = post ? { table: Uint8Array.from(post.table, (b) => table[b]!), dtype } : { table, dtype };
   };
 }
+
+/** A 1-D (N, C, W) tensor seen as 2-D (N, C, 1, W), so that the 2-D kernels run it; 2-D ones as they are. */
+export function lift(t: Tensor, spatial: number): Tensor {
+  return spatial === 2 ? t : { ...t, dims: [t.dims[0]!, t.dims[1]!, 1, t.dims[2]!] };
+}
+
+/** The inverse of lift: a 2-D kernel's (N, C, 1, W) output back to (N, C, W). */
+export function lower(t: Tensor, spatial: number): Tensor {
+  return spatial === 2 ? t : { ...t, dims: [t.dims[0]!, t.dims[1]!, t.dims[3]!] };
+}

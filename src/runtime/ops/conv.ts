@@ -11,7 +11,7 @@ import {
 import type { Tensor } from "../../tensor/tensor.js";
 import { NotInteger, quantizedInput, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
 import { checkAccumulatorRange, resolveBias } from "./bias.js";
-import { type BuildContext, eightBitQParams, integerStep, layerName, perTensorQParams, singleOutput } from "./context.js";
+import { type BuildContext, eightBitQParams, integerStep, layerName, lift, lower, perTensorQParams, singleOutput } from "./context.js";
 
 interface SpatialAttrs {
   /** Rank of the spatial part: 1 or 2. */
@@ -59,18 +59,6 @@ export function samePads(inSize: number, kernel: number, stride: number, dilatio
   const total = Math.max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - inSize);
   const small = Math.floor(total / 2);
   return upper ? [small, total - small] : [total - small, small];
-}
-
-function lift(t: Tensor, spatial: number): Tensor {
-  if (spatial === 2) return t;
-  const d = t.dims;
-  return { ...t, dims: [d[0]!, d[1]!, 1, d[2]!] };
-}
-
-function lower(t: Tensor, spatial: number): Tensor {
-  if (spatial === 2) return t;
-  const d = t.dims;
-  return { ...t, dims: [d[0]!, d[1]!, d[3]!] };
 }
 
 export function buildConv(op: QuantizedOp, ctx: BuildContext) {

@@ -9,7 +9,7 @@ import {
 } from "../../kernels/reference/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { NotInteger, runtimeQuantizedInput, type QuantizedOp } from "../compile/quantized_op.js";
-import { type BuildContext, integerStep, layerName, perTensorQParams, singleOutput } from "./context.js";
+import { type BuildContext, integerStep, layerName, lift, lower, perTensorQParams, singleOutput } from "./context.js";
 
 function windowAttrs(op: QuantizedOp): { spatial: number; attrs: AveragePool2dAttributes } {
   const node = op.node;
@@ -31,14 +31,6 @@ function windowAttrs(op: QuantizedOp): { spatial: number; attrs: AveragePool2dAt
       pads: [0, pads[0]!, 0, pads[1]!], ceilMode, countIncludePad,
     },
   };
-}
-
-function lift(t: Tensor, spatial: number): Tensor {
-  return spatial === 2 ? t : { ...t, dims: [t.dims[0]!, t.dims[1]!, 1, t.dims[2]!] };
-}
-
-function lower(t: Tensor, spatial: number): Tensor {
-  return spatial === 2 ? t : { ...t, dims: [t.dims[0]!, t.dims[1]!, t.dims[3]!] };
 }
 
 export function buildMaxPool(op: QuantizedOp, ctx: BuildContext) {
