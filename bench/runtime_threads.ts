@@ -2,12 +2,13 @@
  * octet's integer engine alone, 1 thread against 2 threads, on the models of runtime_models.ts
  * (run that first: it writes the quantized models and inputs into its --work directory).
  *
- *   node --import tsx bench/runtime_threads.ts [--models lenet,cls,det,rec] [--rounds 15] [--work DIR]
+ *   node --import tsx bench/runtime_threads.ts [--models lenet,cls,det,rec] [--rounds 15] [--warmup 10] [--work DIR]
  *
  * runtime_models.ts times several engines in one process; with 2 threads their worker pools
  * compete for the second core (ONNX Runtime's and octet's workers spin for a while after each
  * run), so its 2-thread columns say little about octet's own scaling. Here the two octet sessions
- * take turns and nothing else runs. A turn runs the LeNet 50 times and the classifier 5 times.
+ * take turns and nothing else runs. A turn runs the LeNet 50 times and the classifier 5 times; the
+ * first --warmup rounds (10) are untimed, as in runtime_models.ts.
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,6 +24,7 @@ function arg(name: string, fallback: string): string {
 }
 const kinds = arg("models", "lenet,cls,det,rec").split(",");
 const rounds = Number(arg("rounds", "15"));
+const warmup = Number(arg("warmup", "10"));
 const work = arg("work", join(repo, "tmp", "bench-runtime"));
 const REPEATS: Record<string, number> = { lenet: 50, cls: 5 };
 
@@ -36,12 +38,11 @@ for (const kind of kinds) {
   const feeds = { [sessions[0]!.inputs[0]!.name]: x };
   const reps = REPEATS[kind] ?? 1;
   const times: number[][] = [[], []];
-  for (const s of sessions) for (let i = 0; i < 3; i++) s.run(feeds);
-  for (let r = 0; r < rounds; r++) {
+  for (let r = -warmup; r < rounds; r++) {
     sessions.forEach((s, i) => {
       const t0 = performance.now();
       for (let k = 0; k < reps; k++) s.run(feeds);
-      times[i]!.push((performance.now() - t0) / reps);
+      if (r >= 0) times[i]!.push((performance.now() - t0) / reps);
     });
   }
   for (const s of sessions) s.dispose();
